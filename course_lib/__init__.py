@@ -1,0 +1,12 @@
+"""Helpers for the image-classification course: data, runtime defaults, plots, theory references.
+
+Importing `course_lib` (before TensorFlow) applies the course's CPU speed default:
+oneDNN kernels on (`TF_ENABLE_ONEDNN_OPTS=1`) unless you set the variable yourself.
+See `course_lib.runtime`.
+"""
+
+from course_lib.runtime import apply_defaults
+
+apply_defaults()
+
+__version__ = "0.1.0"

@@ -1,0 +1,89 @@
+"""Load MNIST and CIFAR-10 in their published formats, from the cache, a mirror, the network or the tiny set.
+
+`source="real"` finds the real files (see `course_lib.data.store` for the lookup order);
+`source="tiny"` uses small generated files in the same formats, for offline runs and tests.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from course_lib.data import catalog, store, tiny
+from course_lib.data.errors import ChecksumMismatchError, DataError, DataNotFoundError, InvalidDataError
+from course_lib.data.formats import CIFAR_CLASSES, Split, check_counts
+
+SOURCES = ("real", "tiny")
+PathLike = str | os.PathLike | None
+
+__all__ = [
+    "CIFAR_CLASSES", "SOURCES", "ChecksumMismatchError", "DataError", "DataNotFoundError", "InvalidDataError",
+    "cifar10_binary_dir", "dataset_path", "load_cifar10", "load_mnist", "status",
+]  # fmt: skip
+
+
+def dataset_path(name: str, source: str = "real", data_dir: PathLike = None, accept_mirror: bool | None = None) -> Path:
+    """Return the local file or folder holding dataset `name` (see `catalog.DATASETS`), fetching it if needed."""
+    dataset = catalog.DATASETS[name]
+    root = store.cache_dir(data_dir)
+    if source == "real":
+        return store.ensure(dataset, root, accept_mirror=accept_mirror)
+    if source == "tiny":
+        return store.ensure(dataset, tiny.ensure_tiny(root), accept_mirror=True, download=False, counts=_tiny_counts(name))
+    raise ValueError(f"data source must be one of {SOURCES}, got {source!r}")
+
+
+def _tiny_counts(name: str) -> tuple[int, int]:
+    return tiny.MNIST_COUNTS if name.startswith("mnist") else tiny.CIFAR_COUNTS
+
+
+def _load(name: str, source: str, data_dir: PathLike, accept_mirror: bool | None) -> tuple[Split, Split]:
+    dataset = catalog.DATASETS[name]
+    path = dataset_path(name, source, data_dir, accept_mirror)
+    splits = dataset.reader(path)
+    check_counts(path, splits, dataset.counts if source == "real" else _tiny_counts(name))
+    return splits
+
+
+def load_mnist(
+    source: str = "real", fmt: str = "npz", data_dir: PathLike = None, accept_mirror: bool | None = None
+) -> tuple[Split, Split]:
+    """MNIST as `((x_train, y_train), (x_test, y_test))`, uint8, images (N, 28, 28).
+
+    `fmt` is 'npz' (Keras' mnist.npz) or 'idx' (the four classic IDX .gz files).
+    """
+    if fmt not in ("npz", "idx"):
+        raise ValueError(f"MNIST format must be 'npz' or 'idx', got {fmt!r}")
+    return _load(f"mnist-{fmt}", source, data_dir, accept_mirror)
+
+
+def load_cifar10(
+    source: str = "real", fmt: str = "python", data_dir: PathLike = None, accept_mirror: bool | None = None
+) -> tuple[Split, Split]:
+    """CIFAR-10 as `((x_train, y_train), (x_test, y_test))`, uint8, images NHWC (N, 32, 32, 3).
+
+    `fmt` is 'python' (pickled batches) or 'binary' (3073-byte records).
+    """
+    if fmt not in ("python", "binary"):
+        raise ValueError(f"CIFAR-10 format must be 'python' or 'binary', got {fmt!r}")
+    return _load(f"cifar10-{fmt}", source, data_dir, accept_mirror)
+
+
+def cifar10_binary_dir(source: str = "real", data_dir: PathLike = None, accept_mirror: bool | None = None) -> Path:
+    """The `cifar-10-batches-bin/` folder, for record-by-record input pipelines."""
+    return dataset_path("cifar10-binary", source, data_dir, accept_mirror)
+
+
+def status(data_dir: PathLike = None) -> dict[str, str]:
+    """Which real datasets are present in the data directory, without downloading anything."""
+    root = store.cache_dir(data_dir)
+    result = {}
+    for name, d in catalog.DATASETS.items():
+        home = root / d.subdir
+        if d.folder and (home / d.folder).is_dir():
+            result[name] = f"unpacked: {home / d.folder}"
+        elif all((home / r.filename).is_file() for r in d.files):
+            result[name] = f"present: {home / d.files[0].filename}" + (" (+ others)" if len(d.files) > 1 else "")
+        else:
+            result[name] = "missing: " + ", ".join(r.url for r in d.files[:1]) + (" ..." if len(d.files) > 1 else "")
+    return result

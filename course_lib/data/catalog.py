@@ -1,0 +1,101 @@
+"""Where each dataset file is published, its published checksum, and how it is read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_lib.data import formats
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One published file: its name in the cache, canonical URL, checksum (`algo:hex`) and size in bytes."""
+
+    filename: str
+    url: str
+    checksum: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset in one published format.
+
+    `files` are downloaded into `subdir` of the cache. If `folder` is set, the single
+    file is a tar archive that unpacks to that folder; otherwise `reader` reads the
+    files where they lie (`reader` gets the file, or the folder for several files).
+    """
+
+    name: str
+    files: tuple[Remote, ...]
+    reader: Callable[[Path], tuple[formats.Split, formats.Split]]
+    counts: tuple[int, int]
+    folder: str | None = None
+    subdir: str = ""
+
+
+_MNIST_IDX_BASE = "https://storage.googleapis.com/cvdf-datasets/mnist/"  # the TF1 tutorial's source
+_MNIST_IDX_MD5 = {
+    "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
+    "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", 28881),
+    "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3", 1648877),
+    "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", 4542),
+}
+
+MNIST_NPZ = Dataset(
+    name="mnist-npz",
+    files=(
+        Remote(
+            "mnist.npz",
+            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+            "sha256:731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+            11490434,
+        ),
+    ),
+    reader=formats.read_mnist_npz,
+    counts=(60000, 10000),
+)
+
+MNIST_IDX = Dataset(
+    name="mnist-idx",
+    files=tuple(
+        Remote(name, _MNIST_IDX_BASE + name, f"md5:{md5}", size) for name, (md5, size) in _MNIST_IDX_MD5.items()
+    ),
+    reader=formats.read_mnist_idx,
+    counts=(60000, 10000),
+    subdir="mnist",
+)
+
+CIFAR10_BINARY = Dataset(
+    name="cifar10-binary",
+    files=(
+        Remote(
+            "cifar-10-binary.tar.gz",
+            "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+            "sha256:c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+            170052171,
+        ),
+    ),
+    reader=formats.read_cifar_binary,
+    counts=(50000, 10000),
+    folder="cifar-10-batches-bin",
+)
+
+CIFAR10_PYTHON = Dataset(
+    name="cifar10-python",
+    files=(
+        Remote(
+            "cifar-10-python.tar.gz",
+            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+            "sha256:6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+            170498071,
+        ),
+    ),
+    reader=formats.read_cifar_python,
+    counts=(50000, 10000),
+    folder="cifar-10-batches-py",
+)
+
+DATASETS = {d.name: d for d in (MNIST_NPZ, MNIST_IDX, CIFAR10_BINARY, CIFAR10_PYTHON)}
