@@ -1,0 +1,105 @@
+"""Offline paths: a copy already in the cache, an unpacked mirror folder, the mirror switch, the error text."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from course_lib import data
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Any attempt to reach the network fails the test."""
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("tried the network"))
+
+
+def test_nothing_available_names_file_places_url_and_fixes(data_dir, monkeypatch, leftovers):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.load_cifar10(fmt="binary", data_dir=data_dir)
+    text = str(err.value)
+    assert "cifar-10-binary.tar.gz is not available" in text
+    assert str(data_dir / "cifar-10-batches-bin") in text and str(data_dir / "cifar-10-binary.tar.gz") in text
+    assert "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz" in text
+    assert "COURSE_ACCEPT_MIRROR=1" in text and "data_source='tiny'" in text and "--tiny" in text
+    assert list(data_dir.iterdir()) == []
+
+
+def test_unreachable_network_gives_the_same_error(data_dir, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    with pytest.raises(data.DataNotFoundError, match="Name or service not known"):
+        data.load_mnist(fmt="npz", data_dir=data_dir)
+    assert list(data_dir.iterdir()) == []
+
+
+def test_official_archive_in_cache_is_used(data_dir, tiny_files, serve_as_official, offline):
+    serve_as_official("cifar10-binary")  # publishes the tiny archive's checksum
+    shutil.copy(tiny_files / "cifar-10-binary.tar.gz", data_dir)
+    (x, y), _ = data.load_cifar10(fmt="binary", data_dir=data_dir)
+    assert x.shape[1:] == (32, 32, 3) and (data_dir / "cifar-10-batches-bin" / "data_batch_1.bin").is_file()
+
+
+def test_repacked_archive_needs_the_mirror_switch(data_dir, tiny_files, offline, leftovers):
+    shutil.copy(tiny_files / "cifar-10-python.tar.gz", data_dir)
+    with pytest.raises(data.ChecksumMismatchError, match="COURSE_ACCEPT_MIRROR=1"):
+        data.dataset_path("cifar10-python", data_dir=data_dir)
+    assert (data_dir / "cifar-10-python.tar.gz").exists(), "a user's own file is never deleted"
+    # Accepted by structure: the tiny copy has 500/200 examples, not 50,000/10,000, so it is refused.
+    with pytest.raises(data.InvalidDataError, match="500 train / 200 test examples, expected 50000 / 10000"):
+        data.dataset_path("cifar10-python", data_dir=data_dir, accept_mirror=True)
+    assert not (data_dir / "cifar-10-batches-py").exists()
+    assert leftovers(data_dir) == []
+
+
+def test_mirror_switch_accepts_structurally_valid_copy(data_dir, tiny_files, serve_as_official, monkeypatch, offline):
+    serve_as_official("mnist-npz", "mismatch")  # published checksum differs from the local copy
+    shutil.copy(tiny_files / "mnist.npz", data_dir)
+    with pytest.raises(data.ChecksumMismatchError):
+        data.load_mnist(data_dir=data_dir)
+    monkeypatch.setenv("COURSE_ACCEPT_MIRROR", "1")
+    (x, _), _ = data.load_mnist(data_dir=data_dir)
+    assert x.shape[1:] == (28, 28)
+
+
+def test_unpacked_folder_from_a_mirror_is_used(data_dir, tiny_files, serve_as_official, offline):
+    serve_as_official("cifar10-binary", "mismatch")
+    data.load_cifar10("tiny", fmt="binary", data_dir=tiny_files)  # unpacks the tiny archive
+    shutil.copytree(tiny_files / "tiny-v1" / "cifar-10-batches-bin", data_dir / "cifar-10-batches-bin")
+    (x, y), (xt, yt) = data.load_cifar10(fmt="binary", data_dir=data_dir)
+    assert len(y) == 500 and len(yt) == 200
+
+
+def test_truncated_mirror_folder_is_refused_with_the_file_named(data_dir, tiny_files, serve_as_official, offline):
+    serve_as_official("cifar10-binary")
+    data.load_cifar10("tiny", fmt="binary", data_dir=tiny_files)
+    target = data_dir / "cifar-10-batches-bin"
+    shutil.copytree(tiny_files / "tiny-v1" / "cifar-10-batches-bin", target)
+    batch = target / "data_batch_3.bin"
+    batch.write_bytes(batch.read_bytes()[:-100])
+    with pytest.raises(data.InvalidDataError, match="data_batch_3.bin.*not a whole number of 3073-byte records"):
+        data.load_cifar10(fmt="binary", data_dir=data_dir)
+
+
+def test_corrupt_archive_with_mirror_switch_leaves_no_partial_folder(data_dir, tiny_files, offline, leftovers):
+    archive = data_dir / "cifar-10-binary.tar.gz"
+    archive.write_bytes((tiny_files / "cifar-10-binary.tar.gz").read_bytes()[:5000])
+    with pytest.raises(data.InvalidDataError, match="truncated or corrupt"):
+        data.load_cifar10(fmt="binary", data_dir=data_dir, accept_mirror=True)
+    assert {p.name for p in data_dir.iterdir()} - {".verified"} == {"cifar-10-binary.tar.gz"}
+    assert leftovers(data_dir) == []
+
+
+def test_data_dir_comes_from_argument_then_environment(data_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "from-env"))
+    assert data.store.cache_dir() == tmp_path / "from-env"
+    assert data.store.cache_dir(data_dir) == data_dir
+
+
+def test_unknown_source_is_a_clear_error(data_dir):
+    with pytest.raises(ValueError, match="data source must be one of"):
+        data.load_mnist("imagenet", data_dir=data_dir)
