@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -35,7 +36,11 @@ def setup() -> str:
     python = venv_python()
     if not python.exists():
         print(f"creating {VENV}", flush=True)
-        venv.create(VENV, with_pip=True)
+        try:
+            venv.create(VENV, with_pip=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            shutil.rmtree(VENV, ignore_errors=True)
+            sys.exit(f"could not create {VENV} ({e}). On Debian/Ubuntu install python3-venv, then run again.")
     stamp = VENV / ".course-installed"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:
@@ -52,10 +57,13 @@ def main(argv: list[str]) -> int:
     python = setup()
     if argv[0] == "course":
         return subprocess.call([python, "-m", "course_lib.runner", *argv[1:]], cwd=ROOT)
+    # Tests never touch the user's data directory or the network.
+    env = dict(os.environ, COURSE_DATA_DIR=str(ROOT / "build" / "test-data"), COURSE_OFFLINE="1")
     prepare = [python, "-m", "course_lib.harness", "prepare-nbval", str(NBVAL_COPIES)]
-    if subprocess.call(prepare, cwd=ROOT):
+    if subprocess.call(prepare, cwd=ROOT, env=env):
         return 1
-    return subprocess.call([python, "-m", "pytest", "tests", str(NBVAL_COPIES), "--nbval-lax", *argv[1:]], cwd=ROOT)
+    pytest = [python, "-m", "pytest", "tests", str(NBVAL_COPIES), "--nbval-lax", "--durations=5", *argv[1:]]
+    return subprocess.call(pytest, cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":

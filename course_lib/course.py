@@ -49,13 +49,14 @@ NOTEBOOKS = (
         tiny_parameters={"epochs": 15, "keras_epochs": 15},
         figures=(
             Figure("test_accuracy", "test accuracy (GradientTape)", "≈ 92% (TF1 tutorial)"),
-            Figure("train_seconds", "training time, s", "—"),
+            Figure("train_seconds", "training time (GradientTape), s"),
             Figure("keras_test_accuracy", "test accuracy (Keras)", "≈ 92%"),
+            Figure("keras_train_seconds", "training time (Keras), s"),
         ),
     ),
     Notebook(
         "02_softmax_cross_entropy.ipynb",
         "Theory: softmax and cross-entropy",
-        figures=(Figure("max_gradient_error", "max |analytic − autodiff| gradient"),),
+        figures=(Figure("max_gradient_error", "largest gap, analytic vs autodiff gradient"),),
     ),
 )

@@ -26,10 +26,17 @@ def check_parameters(path: Path, parameters: dict) -> None:
         raise ValueError(f"{path.name} has no parameter(s) {unknown}; it declares {sorted(declared)}")
 
 
-def run_parameters(nb: Notebook, source: str, metrics_path: Path, data_dir: str = "", accept_mirror: bool = False) -> dict:
+def run_parameters(
+    nb: Notebook, source: str, metrics_path: Path, data_dir: str = "", accept_mirror: bool = False
+) -> dict:
     """The parameters the course run passes to `nb` (only those it declares)."""
     declared = notebook_parameters(nb.path)
-    wanted = {"data_source": source, "data_dir": data_dir, "accept_mirror": accept_mirror, "metrics_path": str(metrics_path)}
+    wanted = {
+        "data_source": source,
+        "data_dir": data_dir,
+        "accept_mirror": accept_mirror,
+        "metrics_path": str(metrics_path),
+    }
     if source == "tiny":
         wanted |= nb.tiny_parameters
     parameters = {k: v for k, v in wanted.items() if k in declared}
@@ -41,7 +48,12 @@ def execute(nb: Notebook, output: Path, parameters: dict, progress: bool = True)
     """Execute `nb` with papermill into `output`, with the kernel in the notebooks folder."""
     output.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(
-        str(nb.path), str(output), parameters=parameters, cwd=str(nb.path.parent), progress_bar=progress, kernel_name="python3"
+        str(nb.path),
+        str(output),
+        parameters=parameters,
+        cwd=str(nb.path.parent),
+        progress_bar=progress,
+        kernel_name="python3",
     )
 
 

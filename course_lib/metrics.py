@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 
 
-def save_metrics(path: str | os.PathLike, metrics: dict) -> Path:
-    """Write `metrics` to `path` as JSON, atomically; returns the path."""
+def save_metrics(path: str | os.PathLike, metrics: dict) -> None:
+    """Write `metrics` to `path` as JSON, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -21,7 +21,6 @@ def save_metrics(path: str | os.PathLike, metrics: dict) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def load_metrics(path: str | os.PathLike) -> dict:

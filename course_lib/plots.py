@@ -61,9 +61,7 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: 
     return matrix
 
 
-def plot_confusion_matrix(
-    y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]
-) -> plt.Figure:
+def plot_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]) -> plt.Figure:
     """The confusion matrix as a heat map, counts written in each cell."""
     matrix = confusion_matrix(y_true, y_pred, len(class_names))
     fig, ax = plt.subplots(figsize=(0.6 * len(class_names) + 2, 0.6 * len(class_names) + 1.5))
@@ -74,7 +72,9 @@ def plot_confusion_matrix(
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for (i, j), count in np.ndenumerate(matrix):
-        ax.text(j, i, count, ha="center", va="center", fontsize=7, color="white" if count > matrix.max() / 2 else "black")
+        ax.text(
+            j, i, count, ha="center", va="center", fontsize=7, color="white" if count > matrix.max() / 2 else "black"
+        )
     fig.tight_layout()
     return fig
 

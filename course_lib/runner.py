@@ -76,6 +76,8 @@ def results_table(rows: list[tuple[Notebook, str, dict]], source: str) -> str:
 
 def _fmt(value) -> str:
     if isinstance(value, float):
+        if value and abs(value) < 1e-3:
+            return f"{value:.1e}"
         return f"{value:.4f}" if abs(value) < 1 else f"{value:.1f}"
     return str(value)
 
@@ -83,8 +85,12 @@ def _fmt(value) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="use the built-in tiny datasets (offline, fast)")
-    parser.add_argument("--data-dir", default="", help="folder holding the datasets (default: $COURSE_DATA_DIR or ~/.course_data)")
-    parser.add_argument("--accept-mirror", action="store_true", help="accept re-packed local copies, checked by structure")
+    parser.add_argument(
+        "--data-dir", default="", help="folder holding the datasets (default: $COURSE_DATA_DIR or ~/.course_data)"
+    )
+    parser.add_argument(
+        "--accept-mirror", action="store_true", help="accept re-packed local copies, checked by structure"
+    )
     parser.add_argument("--out", default="results", help="output folder (default: results)")
     parser.add_argument("--only", default="", help="run only notebooks whose file name contains this")
     args = parser.parse_args(argv)

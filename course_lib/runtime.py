@@ -29,11 +29,16 @@ def apply_defaults() -> None:
         os.environ.setdefault(name, value)
 
 
+def onednn_enabled() -> bool:
+    """True if TensorFlow's oneDNN CPU kernels are switched on for this process."""
+    return os.environ.get(ONEDNN, "") == "1"
+
+
 def speed_setting() -> str:
     """One line saying whether oneDNN is on, and how to change it."""
-    value = os.environ.get(ONEDNN, "")
-    state = "on" if value == "1" else "off"
-    return f"oneDNN CPU kernels: {state} ({ONEDNN}={value or 'unset'}; course default 1, set it before importing course_lib)"
+    value = os.environ.get(ONEDNN, "unset")
+    state = "on" if onednn_enabled() else "off"
+    return f"oneDNN CPU kernels: {state} ({ONEDNN}={value}; course default 1, set it before importing course_lib)"
 
 
 def seed_everything(seed: int) -> None:

@@ -37,7 +37,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     root: Path
     requests: list[str]
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         self.requests.append(self.path)
         _, mode, name = self.path.split("/", 2)
         path = self.root / name
@@ -87,7 +87,9 @@ def serve_as_official(monkeypatch, server, tiny_files):
             dataclasses.replace(
                 r,
                 url=f"{base}/{'cut' if mode == 'cut' else 'good'}/{_served_path(original, r)}",
-                checksum=("sha256:" + "0" * 64) if mode == "mismatch" else sha256(tiny_files / _served_path(original, r)),
+                checksum=("sha256:" + "0" * 64)
+                if mode == "mismatch"
+                else sha256(tiny_files / _served_path(original, r)),
             )
             for r in original.files
         )

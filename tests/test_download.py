@@ -18,7 +18,7 @@ LOADERS = {
 @pytest.mark.parametrize("name", LOADERS)
 def test_download_verifies_and_caches(name, data_dir, serve_as_official, server, leftovers):
     dataset = serve_as_official(name, "good")
-    (x_train, y_train), (x_test, y_test) = LOADERS[name](data_dir)
+    (x_train, y_train), (_, y_test) = LOADERS[name](data_dir)
     assert (len(y_train), len(y_test)) == dataset.counts
     assert x_train.dtype == "uint8" and int(y_train.max()) <= 9
     assert leftovers(data_dir) == []

@@ -40,7 +40,7 @@ def test_unreachable_network_gives_the_same_error(data_dir, monkeypatch):
 def test_official_archive_in_cache_is_used(data_dir, tiny_files, serve_as_official, offline):
     serve_as_official("cifar10-binary")  # publishes the tiny archive's checksum
     shutil.copy(tiny_files / "cifar-10-binary.tar.gz", data_dir)
-    (x, y), _ = data.load_cifar10(fmt="binary", data_dir=data_dir)
+    (x, _), _ = data.load_cifar10(fmt="binary", data_dir=data_dir)
     assert x.shape[1:] == (32, 32, 3) and (data_dir / "cifar-10-batches-bin" / "data_batch_1.bin").is_file()
 
 
@@ -70,7 +70,7 @@ def test_unpacked_folder_from_a_mirror_is_used(data_dir, tiny_files, serve_as_of
     serve_as_official("cifar10-binary", "mismatch")
     data.load_cifar10("tiny", fmt="binary", data_dir=tiny_files)  # unpacks the tiny archive
     shutil.copytree(tiny_files / "tiny-v1" / "cifar-10-batches-bin", data_dir / "cifar-10-batches-bin")
-    (x, y), (xt, yt) = data.load_cifar10(fmt="binary", data_dir=data_dir)
+    (_, y), (_, yt) = data.load_cifar10(fmt="binary", data_dir=data_dir)
     assert len(y) == 500 and len(yt) == 200
 
 

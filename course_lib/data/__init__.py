@@ -29,7 +29,9 @@ def dataset_path(name: str, source: str = "real", data_dir: PathLike = None, acc
     if source == "real":
         return store.ensure(dataset, root, accept_mirror=accept_mirror)
     if source == "tiny":
-        return store.ensure(dataset, tiny.ensure_tiny(root), accept_mirror=True, download=False, counts=_tiny_counts(name))
+        return store.ensure(
+            dataset, tiny.ensure_tiny(root), accept_mirror=True, download=False, counts=_tiny_counts(name)
+        )
     raise ValueError(f"data source must be one of {SOURCES}, got {source!r}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from course_lib.data.catalog import Remote
 from course_lib.data.errors import ChecksumMismatchError, InvalidDataError
@@ -110,7 +111,7 @@ def _transfer(remote: Remote, out) -> None:
                     bar.update(len(block))
     except (urllib.error.URLError, OSError, ValueError) as e:
         raise DownloadFailed(str(getattr(e, "reason", e))) from None
-    except Exception as e:  # http.client.IncompleteRead and friends
+    except http.client.HTTPException as e:  # IncompleteRead and friends
         raise DownloadFailed(f"{type(e).__name__}: {e}") from None
     if done != total:
         raise DownloadFailed(f"connection closed after {done:,} of {total:,} bytes")

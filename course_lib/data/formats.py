@@ -65,7 +65,9 @@ def read_mnist_idx(folder: Path) -> tuple[Split, Split]:
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[1:] != (28, 28):
-            raise InvalidDataError(folder / MNIST_IDX_FILES[f"x_{split}"], f"images have shape {x.shape[1:]}, not 28x28")
+            raise InvalidDataError(
+                folder / MNIST_IDX_FILES[f"x_{split}"], f"images have shape {x.shape[1:]}, not 28x28"
+            )
         check_labels(folder / MNIST_IDX_FILES[f"y_{split}"], y, len(x))
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
@@ -82,7 +84,10 @@ def read_mnist_npz(path: Path) -> tuple[Split, Split]:
         if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
             raise InvalidDataError(path, f"x_{split} is {x.dtype} {x.shape}, expected uint8 (N, 28, 28)")
         check_labels(path, y, len(x))
-    return (arrays["x_train"], arrays["y_train"].astype(np.uint8)), (arrays["x_test"], arrays["y_test"].astype(np.uint8))
+    return (arrays["x_train"], arrays["y_train"].astype(np.uint8)), (
+        arrays["x_test"],
+        arrays["y_test"].astype(np.uint8),
+    )
 
 
 def read_cifar_records(path: Path) -> Split:
@@ -138,4 +143,6 @@ def check_counts(path: Path, splits: tuple[Split, Split], expected: tuple[int, i
     """Raise unless the train/test example counts are the expected ones."""
     counts = (len(splits[0][1]), len(splits[1][1]))
     if expected is not None and counts != expected:
-        raise InvalidDataError(path, f"holds {counts[0]} train / {counts[1]} test examples, expected {expected[0]} / {expected[1]}")
+        raise InvalidDataError(
+            path, f"holds {counts[0]} train / {counts[1]} test examples, expected {expected[0]} / {expected[1]}"
+        )

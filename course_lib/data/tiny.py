@@ -75,7 +75,9 @@ def mnist_like(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
         width = rng.uniform(1.0, 2.0)
         canvas = np.zeros((28, 28), np.float32)
         for x0, y0, x1, y1 in strokes[label]:
-            canvas = np.maximum(canvas, _segment(xx, yy, x0 + shift[0], y0 + shift[1], x1 + shift[0], y1 + shift[1], width))
+            canvas = np.maximum(
+                canvas, _segment(xx, yy, x0 + shift[0], y0 + shift[1], x1 + shift[0], y1 + shift[1], width)
+            )
         canvas += rng.normal(0, 0.08, canvas.shape)
         images[i] = np.clip(canvas * 255, 0, 255).astype(np.uint8)
     return images, labels.astype(np.uint8)

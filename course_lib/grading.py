@@ -1,0 +1,110 @@
+"""Make student copies of a notebook and grade them with nbval against the reference outputs.
+
+    python -m course_lib.grading student-copy notebooks/02_softmax_cross_entropy.ipynb OUT.ipynb
+    python -m course_lib.grading grade STUDENT.ipynb [--reference notebooks/NAME.ipynb]
+
+nbval alone compares a notebook with its *own* stored outputs, so it cannot tell a right answer
+from a wrong one a student saved. `grade` first copies the reference outputs of every checked
+cell (`# NBVAL_CHECK_OUTPUT`) into the student's notebook, parameterizes it for the tiny data,
+then runs nbval in lax mode: a check cell passes only if the student's code reproduces the
+reference output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import papermill
+
+from course_lib.course import NOTEBOOK_DIR, NOTEBOOKS
+
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+SOLUTION = re.compile(r"(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?# END SOLUTION[ \t]*\n?", re.DOTALL)
+
+
+def strip_solutions(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of `nb` with each reference solution replaced by a placeholder, and no outputs."""
+    student = copy.deepcopy(nb)
+    for cell in student.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.source = SOLUTION.sub(
+            lambda m: (
+                f'{m["indent"]}# BEGIN SOLUTION\n{m["indent"]}raise NotImplementedError("your code here")\n'
+                f"{m['indent']}# END SOLUTION\n"
+            ),
+            cell.source,
+        )
+        cell.outputs, cell.execution_count = [], None
+    return student
+
+
+def with_reference_outputs(student: nbformat.NotebookNode, reference: nbformat.NotebookNode) -> list[str]:
+    """Copy the reference's outputs into the student's checked cells; return the problems found."""
+    by_source = {c.source: c for c in reference.cells if c.cell_type == "code" and c.source.startswith(CHECK_MARK)}
+    problems = [
+        f"check cell missing or edited:\n{src}" for src in by_source if src not in {c.source for c in student.cells}
+    ]
+    for cell in student.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.source in by_source:
+            cell.outputs = copy.deepcopy(by_source[cell.source].outputs)
+            cell.execution_count = by_source[cell.source].execution_count
+        else:
+            cell.outputs, cell.execution_count = [], None
+            cell.source = cell.source.replace(CHECK_MARK, "# (not a reference check)")
+    return problems
+
+
+def grade(student_path: Path, reference_path: Path | None = None) -> int:
+    """Run the student's notebook on the tiny data and compare its check cells; returns pytest's exit code."""
+    reference_path = reference_path or NOTEBOOK_DIR / student_path.name
+    if not reference_path.exists():
+        raise SystemExit(f"no reference notebook {reference_path}; name one with --reference")
+    student = nbformat.read(student_path, as_version=4)
+    problems = with_reference_outputs(student, nbformat.read(reference_path, as_version=4))
+    for problem in problems:
+        print(f"PROBLEM: {problem}", file=sys.stderr)
+    course_nb = next((nb for nb in NOTEBOOKS if nb.name == reference_path.name), None)
+    with tempfile.TemporaryDirectory() as tmp:
+        merged, prepared = Path(tmp) / "merged.ipynb", Path(tmp) / reference_path.name
+        nbformat.write(student, merged)
+        parameters = {"metrics_path": str(Path(tmp) / "metrics.json")}
+        if course_nb is not None:
+            declared = papermill.inspect_notebook(str(merged))
+            wanted = {"data_source": "tiny", **course_nb.tiny_parameters}
+            parameters |= {k: v for k, v in wanted.items() if k in declared}
+        papermill.execute_notebook(
+            str(merged), str(prepared), parameters=parameters, prepare_only=True, progress_bar=False
+        )
+        pytest = [sys.executable, "-m", "pytest", "-p", "course_lib.nbval_plugin", "-p", "no:cacheprovider"]
+        code = subprocess.call([*pytest, "--nbval-lax", "-q", str(prepared)], cwd=tmp)
+    return 1 if problems else code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    copy_cmd = sub.add_parser("student-copy", help="write a copy with the solutions removed")
+    copy_cmd.add_argument("notebook", type=Path)
+    copy_cmd.add_argument("output", type=Path)
+    grade_cmd = sub.add_parser("grade", help="grade a student's notebook against the reference outputs")
+    grade_cmd.add_argument("notebook", type=Path)
+    grade_cmd.add_argument("--reference", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.command == "student-copy":
+        nbformat.write(strip_solutions(nbformat.read(args.notebook, as_version=4)), args.output)
+        return 0
+    return grade(args.notebook, args.reference)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Grading: a student's notebook passes only if its code reproduces the reference check outputs."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from course_lib import grading
+from course_lib.course import NOTEBOOK_DIR
+
+THEORY = NOTEBOOK_DIR / "02_softmax_cross_entropy.ipynb"
+NAIVE_SOFTMAX = """def my_softmax(z):
+    # BEGIN SOLUTION
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+    # END SOLUTION"""
+
+
+def test_student_copy_removes_every_solution():
+    student = grading.strip_solutions(nbformat.read(THEORY, as_version=4))
+    sources = [c.source for c in student.cells if c.cell_type == "code"]
+    assert sum("raise NotImplementedError" in s for s in sources) == 2
+    assert not any("shifted = z - z.max" in s for s in sources)
+    assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
+
+
+@pytest.fixture
+def student_notebook(tmp_path):
+    def write(change_solution: bool):
+        nb = nbformat.read(THEORY, as_version=4)
+        if change_solution:
+            cell = next(c for c in nb.cells if c.source.startswith("def my_softmax"))
+            cell.source = NAIVE_SOFTMAX
+        for cell in nb.cells:  # a student's own run: its outputs must not matter
+            if cell.cell_type == "code":
+                cell.outputs = []
+        path = tmp_path / THEORY.name
+        nbformat.write(nb, path)
+        return path
+
+    return write
+
+
+def test_reference_solution_passes(student_notebook):
+    assert grading.grade(student_notebook(change_solution=False), THEORY) == 0
+
+
+def test_wrong_solution_fails_its_check(student_notebook):
+    assert grading.grade(student_notebook(change_solution=True), THEORY) != 0
