@@ -59,4 +59,47 @@ NOTEBOOKS = (
         "Theory: softmax and cross-entropy",
         figures=(Figure("max_gradient_error", "largest gap, analytic vs autodiff gradient"),),
     ),
+    Notebook(
+        "03_cifar10_lrn_cnn.ipynb",
+        "The classic CIFAR-10 CNN with LRN: queue pipeline, tf.data, two training recipes",
+        datasets=("cifar10-binary",),
+        tiny_parameters={"short_steps": 100, "long_steps": 100, "eval_every": 50},
+        figures=(
+            Figure("short_test_accuracy", "Adam 1e-3, 3,000 steps: test accuracy", "≈ 73% (cookbook, official files)"),
+            Figure("short_train_minutes", "Adam 1e-3, 3,000 steps: training minutes"),
+            Figure("long_test_accuracy", "cosine + weight averaging: test accuracy", "≈ 86% after 100k steps (TF tutorial)"),
+            Figure("long_flip_tta_accuracy", "… with flip at test time"),
+            Figure("long_train_minutes", "cosine + weight averaging: training minutes", "≈ 4 h on a K40 GPU (TF tutorial)"),
+        ),
+    ),
+    Notebook(
+        "04_l2_regularization.ipynb",
+        "Theory: L2 regularization and weight decay",
+        datasets=("mnist-npz",),
+        tiny_parameters={"train_examples": 500, "epochs": 30},
+        figures=(
+            Figure("plain_gap", "train−test gap, no regularization"),
+            Figure("l2_gap", "train−test gap, with L2"),
+            Figure("l1_zero_share", "share of weights ≈ 0 with L1"),
+            Figure("l2_zero_share", "share of weights ≈ 0 with L2"),
+        ),
+    ),
+    Notebook(
+        "05_local_response_normalization.ipynb",
+        "Theory: local response normalization",
+        tiny_parameters={"timing_steps": 3, "repeats": 1},
+        figures=(Figure("lrn_share_of_step", "LRN’s share of a training step"),),
+    ),
+    Notebook(
+        "08_image_folder_loader.ipynb",
+        "A dataset from a folder of class folders (pathlib, tf.data)",
+        datasets=("cifar10-python",),
+        tiny_parameters={"epochs": 8, "speed_images": 200},
+        figures=(
+            Figure("images", "training images found"),
+            Figure("skipped", "files skipped"),
+            Figure("test_accuracy", "test accuracy, small CNN", "— (the source does not run)"),
+            Figure("train_seconds", "training time, s"),
+        ),
+    ),
 )

@@ -21,7 +21,7 @@ from pathlib import Path
 from course_lib import data
 from course_lib.course import NOTEBOOKS, Notebook
 from course_lib.harness import execute, run_parameters
-from course_lib.metrics import load_metrics
+from course_lib.metrics import load_metrics, save_metrics
 
 
 def preflight(notebooks: tuple[Notebook, ...], data_dir: str, accept_mirror: bool) -> None:
@@ -31,12 +31,18 @@ def preflight(notebooks: tuple[Notebook, ...], data_dir: str, accept_mirror: boo
 
 
 def run(out: Path, tiny: bool, data_dir: str = "", accept_mirror: bool = False, only: str = "") -> int:
-    """Execute the notebooks in course order; return the number that failed."""
+    """Execute the notebooks in course order; return the number that failed.
+
+    The results table covers every notebook with metrics in `out`: a run with `--only`
+    keeps the figures (and run status) of notebooks executed earlier into the same folder.
+    """
     notebooks = tuple(nb for nb in NOTEBOOKS if only in nb.name)
     source = "tiny" if tiny else "real"
     if not tiny:
         preflight(notebooks, data_dir, accept_mirror)
-    rows, failed = [], 0
+    status_file = out / "metrics" / "status.json"
+    statuses = load_metrics(status_file) if status_file.exists() else {}
+    failed = 0
     for nb in notebooks:
         metrics_path = out / "metrics" / f"{nb.stem}.json"
         metrics_path.unlink(missing_ok=True)
@@ -45,12 +51,21 @@ def run(out: Path, tiny: bool, data_dir: str = "", accept_mirror: bool = False, 
         start = time.perf_counter()
         try:
             execute(nb, out / "notebooks" / nb.name, parameters)
-            status = f"ok, {time.perf_counter() - start:.0f} s"
-        except Exception as e:  # papermill raises PapermillExecutionError; keep going
+            statuses[nb.stem] = f"ok, {time.perf_counter() - start:.0f} s"
+        except Exception as e:  # noqa: BLE001 (papermill raises PapermillExecutionError; keep going)
             failed += 1
-            status = f"FAILED: {type(e).__name__}"
+            statuses[nb.stem] = f"FAILED: {type(e).__name__}"
             print(f"!! {nb.name} failed; partial output kept in {out / 'notebooks' / nb.name}\n{e}", file=sys.stderr)
-        rows.append((nb, status, load_metrics(metrics_path) if metrics_path.exists() else {}))
+        save_metrics(status_file, statuses)
+    rows = [
+        (
+            nb,
+            statuses.get(nb.stem, "not run"),
+            load_metrics(p) if (p := out / "metrics" / f"{nb.stem}.json").exists() else {},
+        )
+        for nb in NOTEBOOKS
+        if nb.stem in statuses
+    ]
     table = results_table(rows, source)
     (out / "results.md").write_text(table)
     print(table)
@@ -70,11 +85,13 @@ def results_table(rows: list[tuple[Notebook, str, dict]], source: str) -> str:
     for nb, status, metrics in rows:
         for fig in nb.figures:
             value = metrics.get(fig.key, "—")
-            lines.append(f"| {nb.stem} | {status} | {fig.label} | {_fmt(value)} | {fig.published} |")
+            lines.append(f"| {nb.stem} | {status} | {fig.label} | {_fmt(fig.key, value)} | {fig.published} |")
     return "\n".join(lines) + "\n"
 
 
-def _fmt(value) -> str:
+def _fmt(key: str, value) -> str:
+    if isinstance(value, float) and key.endswith("seconds"):
+        return f"{value:.1f}"
     if isinstance(value, float):
         if value and abs(value) < 1e-3:
             return f"{value:.1e}"

@@ -46,6 +46,31 @@ def test_softmax_theory_gradient_check(tiny_course):
     assert metrics_of(tiny_course, "02_softmax_cross_entropy")["max_gradient_error"] < 1e-12
 
 
+def test_image_folder_loader_learns_on_tiny_tree(tiny_course):
+    m = metrics_of(tiny_course, "08_image_folder_loader")
+    assert m["images"] == 500 and m["skipped"] == 0
+    assert m["test_accuracy"] > 0.4  # chance is 0.1
+    assert set(m["images_per_second"]) == {
+        "sequential decode", "parallel decode", "parallel + prefetch", "parallel + cache + prefetch (2nd pass)"
+    }  # fmt: skip
+
+
+def test_lrn_cnn_learns_on_tiny_data_with_both_recipes(tiny_course):
+    m = metrics_of(tiny_course, "03_cifar10_lrn_cnn")
+    assert m["short_test_accuracy"] > 0.3 and m["long_test_accuracy"] > 0.3  # chance is 0.1
+
+
+def test_l2_theory_experiment_runs_and_learns(tiny_course):
+    m = metrics_of(tiny_course, "04_l2_regularization")
+    assert m["plain_test_accuracy"] > 0.5 and m["l2_test_accuracy"] > 0.5
+    assert m["l1_zero_share"] > m["l2_zero_share"]
+
+
+def test_lrn_theory_measures_a_share_of_the_step(tiny_course):
+    share = metrics_of(tiny_course, "05_local_response_normalization")["lrn_share_of_step"]
+    assert isinstance(share, float) and share < 1
+
+
 def test_environment_check_reports_tensorflow(tiny_course):
     import tensorflow as tf
 

@@ -1,0 +1,125 @@
+"""CIFAR-10 binary records through two input pipelines: tf.data, and the TF1 queue runners it replaced.
+
+A record is 3073 bytes: one label byte, then 3072 pixels, channel-major (1024 red, 1024 green,
+1024 blue, each row by row). The training distortions are those of the original TensorFlow
+CIFAR-10 tutorial: random 24x24 crop, random left-right flip, random brightness (max delta 63)
+and contrast (0.2-1.8), then per-image standardization; test images get a central crop only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+RECORD_BYTES = 1 + 32 * 32 * 3
+CROP = 24
+
+
+def record_files(folder: str | os.PathLike, split: str) -> list[str]:
+    """The .bin files of `split` ('train' or 'test') in a `cifar-10-batches-bin/` folder."""
+    names = [f"data_batch_{i}.bin" for i in range(1, 6)] if split == "train" else ["test_batch.bin"]
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    return [str(Path(folder) / name) for name in names]
+
+
+def decode_record(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """One 3073-byte record -> (uint8 image 32x32x3, int32 label)."""
+    raw = tf.io.decode_raw(record, tf.uint8)
+    label = tf.cast(raw[0], tf.int32)
+    image = tf.transpose(tf.reshape(raw[1:], [3, 32, 32]), [1, 2, 0])
+    return image, label
+
+
+def records(files: Sequence[str]) -> tf.data.Dataset:
+    """Decoded (image, label) records, in file order: `FixedLengthRecordDataset` + `map`."""
+    return tf.data.FixedLengthRecordDataset(list(files), RECORD_BYTES).map(decode_record)
+
+
+def distort(image: tf.Tensor) -> tf.Tensor:
+    """The tutorial's training distortions for one image, ending in per-image standardization."""
+    return distort_batch(image[tf.newaxis])[0]
+
+
+def distort_batch(images: tf.Tensor, colour: bool = True) -> tf.Tensor:
+    """The same distortions drawn independently for each image of a uint8 batch, as whole-batch ops.
+
+    Random 24x24 crop, left-right flip with probability 1/2, brightness + U(-63, 63),
+    contrast x U(0.2, 1.8) around each channel's mean, then per-image standardization:
+    what `tf.image.random_crop`, `random_flip_left_right`, `random_brightness`,
+    `random_contrast` and `per_image_standardization` do to one image, batched so that the
+    input pipeline costs little next to the model on a CPU. `colour=False` skips the
+    brightness and contrast jitter.
+    """
+    images = tf.cast(images, tf.float32)
+    n, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
+    rows = tf.random.uniform([n, 1], 0, height - CROP + 1, dtype=tf.int32) + tf.range(CROP)
+    cols = tf.random.uniform([n, 1], 0, width - CROP + 1, dtype=tf.int32) + tf.range(CROP)
+    images = tf.gather(tf.gather(images, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+    flip = tf.random.uniform([n, 1, 1, 1]) < 0.5
+    images = tf.where(flip, tf.reverse(images, axis=[2]), images)
+    if colour:
+        images += tf.random.uniform([n, 1, 1, 1], -63.0, 63.0)
+        mean = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
+        images = (images - mean) * tf.random.uniform([n, 1, 1, 1], 0.2, 1.8) + mean
+    return tf.image.per_image_standardization(images)
+
+
+def center(image: tf.Tensor) -> tf.Tensor:
+    """Test-time preprocessing: central 24x24 crop and per-image standardization."""
+    image = tf.image.resize_with_crop_or_pad(tf.cast(image, tf.float32), CROP, CROP)
+    return tf.image.per_image_standardization(image)
+
+
+def train_dataset(
+    files: Sequence[str], batch_size: int, seed: int, colour: bool = True, shuffle_buffer: int = 20000
+) -> tf.data.Dataset:
+    """Endless shuffled, distorted batches (the queue pipeline's `shuffle_batch`); see `distort_batch`."""
+    ds = records(files).cache().repeat().shuffle(shuffle_buffer, seed=seed)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    return ds.map(lambda x, y: (distort_batch(x, colour), y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def test_dataset(files: Sequence[str], batch_size: int) -> tf.data.Dataset:
+    """Every test record once, centrally cropped, in order."""
+    ds = records(files).map(lambda x, y: (center(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def queue_pipeline_records(files: Sequence[str], count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read the first `count` records with the TF1 queue runners, as the original tutorial did.
+
+    filename queue (`string_input_producer`) -> `FixedLengthRecordReader` -> decode ->
+    `tf.train.batch`, in its own graph and `tf.compat.v1.Session` with queue runners started.
+    No shuffling, so the records come out in file order and can be compared with tf.data's.
+    """
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("ERROR")  # every queue call logs its deprecation; the markdown says it once
+    try:
+        return _run_queue_pipeline(files, count)
+    finally:
+        logger.setLevel(level)
+
+
+def _run_queue_pipeline(files: Sequence[str], count: int) -> tuple[np.ndarray, np.ndarray]:
+    v1 = tf.compat.v1
+    with tf.Graph().as_default():
+        filename_queue = v1.train.string_input_producer(list(files), shuffle=False, num_epochs=1)
+        reader = v1.FixedLengthRecordReader(record_bytes=RECORD_BYTES)
+        _, value = reader.read(filename_queue)
+        image, label = decode_record(value)
+        image.set_shape([32, 32, 3])
+        images, labels = v1.train.batch([image, label], batch_size=count, num_threads=1)
+        with v1.Session() as sess:
+            sess.run(v1.local_variables_initializer())
+            coord = v1.train.Coordinator()
+            threads = v1.train.start_queue_runners(sess=sess, coord=coord)
+            try:
+                return sess.run([images, labels])
+            finally:
+                coord.request_stop()
+                coord.join(threads)

@@ -1,0 +1,87 @@
+"""LRN layer and reference; CIFAR-10 record pipelines (tf.data and the TF1 queue runners)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib import cifar_records, lrn, models
+from course_lib.data import tiny
+
+
+@pytest.mark.parametrize("params", [lrn.TUTORIAL_PARAMS, lrn.ALEXNET_PARAMS])
+def test_lrn_reference_matches_tensorflow(params):
+    x = np.random.default_rng(0).normal(0, 5, size=(2, 3, 3, 11)).astype(np.float32)
+    np.testing.assert_allclose(lrn.lrn_reference(x, **params), tf.nn.lrn(x, **params).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_lrn_model_saves_and_reloads_with_identical_predictions(tmp_path):
+    import keras
+
+    model = models.cifar10_lrn_cnn()
+    x = np.random.default_rng(1).normal(size=(4, 24, 24, 3)).astype(np.float32)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(model.predict(x, verbose=0), reloaded.predict(x, verbose=0))
+    assert reloaded.get_layer("norm2").get_config()["alpha"] == pytest.approx(0.001 / 9)
+
+
+def test_l2_term_is_the_tutorials_weight_decay_times_l2_loss():
+    model = models.cifar10_lrn_cnn(weight_decay=0.004)
+    kernels = [model.get_layer(name).kernel for name in ("local3", "local4")]
+    expected = 0.004 * sum(float(tf.nn.l2_loss(k)) for k in kernels)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.fixture
+def record_file(tmp_path):
+    x, y = tiny.cifar_like(20, np.random.default_rng(0))
+    path = tmp_path / "test_batch.bin"
+    path.write_bytes(tiny.cifar_binary_records(x, y))
+    return str(path), x, y
+
+
+def test_tfdata_and_queue_pipelines_decode_the_same_records(record_file):
+    path, x, y = record_file
+    images, labels = next(iter(cifar_records.records([path]).batch(20)))
+    np.testing.assert_array_equal(images.numpy(), x)
+    np.testing.assert_array_equal(labels.numpy(), y)
+    q_images, q_labels = cifar_records.queue_pipeline_records([path], count=20)
+    np.testing.assert_array_equal(q_images, x)
+    np.testing.assert_array_equal(q_labels, y)
+
+
+def test_train_and_test_preprocessing_shapes_and_standardization(record_file):
+    path, _, _ = record_file
+    batch, labels = next(iter(cifar_records.train_dataset([path], batch_size=8, seed=0)))
+    assert batch.shape == (8, 24, 24, 3) and labels.dtype == tf.int32
+    np.testing.assert_allclose(tf.reduce_mean(batch, axis=[1, 2, 3]).numpy(), 0, atol=1e-4)
+    test = np.concatenate([x.numpy() for x, _ in cifar_records.test_dataset([path], batch_size=6)])
+    assert test.shape == (20, 24, 24, 3)
+    again = np.concatenate([x.numpy() for x, _ in cifar_records.test_dataset([path], batch_size=6)])
+    np.testing.assert_array_equal(test, again)  # no randomness at test time
+
+
+def test_record_files_rejects_unknown_split(tmp_path):
+    assert [p.rsplit("/", 1)[-1] for p in cifar_records.record_files(tmp_path, "test")] == ["test_batch.bin"]
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        cifar_records.record_files(tmp_path, "validation")
+
+
+def test_batched_distortions_crop_real_windows_of_each_image():
+    tf.random.set_seed(0)
+    images = tf.constant(np.random.default_rng(0).integers(0, 256, (6, 32, 32, 3)), tf.uint8)
+    out = cifar_records.distort_batch(images).numpy()
+    assert out.shape == (6, 24, 24, 3)
+    np.testing.assert_allclose(out.mean(axis=(1, 2, 3)), 0, atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(1, 2, 3)), 1, atol=1e-3)
+    # undo brightness/contrast/standardization per channel: each crop correlates perfectly with one window
+    for k in range(6):
+        best = max(
+            abs(np.corrcoef(out[k, ..., 0].ravel(), window.ravel())[0, 1])
+            for dy in range(9)
+            for dx in range(9)
+            for window in (images.numpy()[k, dy : dy + 24, dx : dx + 24, 0], images.numpy()[k, dy : dy + 24, dx : dx + 24, 0][:, ::-1])
+        )
+        assert best > 0.999
