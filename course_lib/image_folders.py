@@ -110,7 +110,7 @@ def stratified_split(labels: Sequence[int], validation_fraction: float, seed: in
     train, validation = [], []
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        n_val = int(round(len(members) * validation_fraction))
+        n_val = round(len(members) * validation_fraction)
         validation.append(members[:n_val])
         train.append(members[n_val:])
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(validation))
