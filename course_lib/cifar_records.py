@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-RECORD_BYTES = 1 + 32 * 32 * 3
+from course_lib.data.formats import CIFAR_BINARY_FILES, CIFAR_RECORD_BYTES
+
 CROP = 24
 
 
 def record_files(folder: str | os.PathLike, split: str) -> list[str]:
     """The .bin files of `split` ('train' or 'test') in a `cifar-10-batches-bin/` folder."""
-    names = [f"data_batch_{i}.bin" for i in range(1, 6)] if split == "train" else ["test_batch.bin"]
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    names = CIFAR_BINARY_FILES[:5] if split == "train" else ("test_batch.bin",)
     return [str(Path(folder) / name) for name in names]
 
 
@@ -37,7 +38,7 @@ def decode_record(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 
 def records(files: Sequence[str]) -> tf.data.Dataset:
     """Decoded (image, label) records, in file order: `FixedLengthRecordDataset` + `map`."""
-    return tf.data.FixedLengthRecordDataset(list(files), RECORD_BYTES).map(decode_record)
+    return tf.data.FixedLengthRecordDataset(list(files), CIFAR_RECORD_BYTES).map(decode_record)
 
 
 def distort(image: tf.Tensor) -> tf.Tensor:
@@ -109,7 +110,7 @@ def _run_queue_pipeline(files: Sequence[str], count: int) -> tuple[np.ndarray, n
     v1 = tf.compat.v1
     with tf.Graph().as_default():
         filename_queue = v1.train.string_input_producer(list(files), shuffle=False, num_epochs=1)
-        reader = v1.FixedLengthRecordReader(record_bytes=RECORD_BYTES)
+        reader = v1.FixedLengthRecordReader(record_bytes=CIFAR_RECORD_BYTES)
         _, value = reader.read(filename_queue)
         image, label = decode_record(value)
         image.set_shape([32, 32, 3])

@@ -24,6 +24,7 @@ import nbformat
 import papermill
 
 from course_lib.course import NOTEBOOK_DIR, NOTEBOOKS
+from course_lib.harness import run_parameters
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 SOLUTION = re.compile(r"(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?# END SOLUTION[ \t]*\n?", re.DOTALL)
@@ -77,11 +78,11 @@ def grade(student_path: Path, reference_path: Path | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         merged, prepared = Path(tmp) / "merged.ipynb", Path(tmp) / reference_path.name
         nbformat.write(student, merged)
-        parameters = {"metrics_path": str(Path(tmp) / "metrics.json")}
-        if course_nb is not None:
-            declared = papermill.inspect_notebook(str(merged))
-            wanted = {"data_source": "tiny", **course_nb.tiny_parameters}
-            parameters |= {k: v for k, v in wanted.items() if k in declared}
+        metrics_path = Path(tmp) / "metrics.json"
+        if course_nb is None:
+            parameters = {"metrics_path": str(metrics_path)}
+        else:
+            parameters = run_parameters(course_nb, "tiny", metrics_path, declared_in=merged)
         papermill.execute_notebook(
             str(merged), str(prepared), parameters=parameters, prepare_only=True, progress_bar=False
         )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
 import papermill
 
+from course_lib import atomic
 from course_lib.course import NOTEBOOKS, Notebook
 
 VOLATILE_METADATA = ("papermill", "execution")
@@ -27,10 +27,19 @@ def check_parameters(path: Path, parameters: dict) -> None:
 
 
 def run_parameters(
-    nb: Notebook, source: str, metrics_path: Path, data_dir: str = "", accept_mirror: bool = False
+    nb: Notebook,
+    source: str,
+    metrics_path: Path,
+    data_dir: str = "",
+    accept_mirror: bool = False,
+    declared_in: Path | None = None,
 ) -> dict:
-    """The parameters the course run passes to `nb` (only those it declares)."""
-    declared = notebook_parameters(nb.path)
+    """The parameters the course run passes to `nb` (only those it declares).
+
+    `declared_in` reads the parameters cell from another copy of the notebook (a student's).
+    """
+    path = declared_in or nb.path
+    declared = notebook_parameters(path)
     wanted = {
         "data_source": source,
         "data_dir": data_dir,
@@ -40,7 +49,7 @@ def run_parameters(
     if source == "tiny":
         wanted |= nb.tiny_parameters
     parameters = {k: v for k, v in wanted.items() if k in declared}
-    check_parameters(nb.path, parameters)
+    check_parameters(path, parameters)
     return parameters
 
 
@@ -78,9 +87,8 @@ def promote(executed: Path, target: Path) -> None:
     for cell in nb.cells:
         for key in VOLATILE_METADATA:
             cell.metadata.pop(key, None)
-    tmp = target.with_suffix(".tmp")
-    nbformat.write(nb, tmp)
-    os.replace(tmp, target)
+    text = nbformat.writes(nb)
+    atomic.write_text(target, text if text.endswith("\n") else text + "\n")
 
 
 if __name__ == "__main__":

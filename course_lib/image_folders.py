@@ -54,8 +54,8 @@ class FolderScan:
         return "\n".join(lines)
 
 
-def _hidden(path: Path) -> bool:
-    return path.name.startswith(".")
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
 
 
 def check_image(path: Path) -> str | None:
@@ -77,7 +77,7 @@ def scan_image_folder(root: str | os.PathLike, workers: int = 8) -> FolderScan:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder. Pass the folder that holds one sub-folder per class.")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p))
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p.name))
     if not class_dirs:
         raise ValueError(f"{root} has no class folders. Put each class's images in a sub-folder named after it.")
     scan = FolderScan(root, [d.name for d in class_dirs])
@@ -85,7 +85,7 @@ def scan_image_folder(root: str | os.PathLike, workers: int = 8) -> FolderScan:
         (path, label)
         for label, folder in enumerate(class_dirs)
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if path.is_file() and not any(_hidden(part) for part in path.relative_to(folder).parts)
     ]
     with ThreadPoolExecutor(workers) as pool:
         problems = list(pool.map(lambda c: check_image(c[0]), candidates))

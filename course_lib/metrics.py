@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from course_lib import atomic
 
 
 def save_metrics(path: str | os.PathLike, metrics: dict) -> None:
     """Write `metrics` to `path` as JSON, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(metrics, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(Path(path), json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
 def load_metrics(path: str | os.PathLike) -> dict:

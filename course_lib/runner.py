@@ -58,11 +58,7 @@ def run(out: Path, tiny: bool, data_dir: str = "", accept_mirror: bool = False, 
             print(f"!! {nb.name} failed; partial output kept in {out / 'notebooks' / nb.name}\n{e}", file=sys.stderr)
         save_metrics(status_file, statuses)
     rows = [
-        (
-            nb,
-            statuses.get(nb.stem, "not run"),
-            load_metrics(p) if (p := out / "metrics" / f"{nb.stem}.json").exists() else {},
-        )
+        (nb, statuses[nb.stem], load_metrics(p) if (p := out / "metrics" / f"{nb.stem}.json").exists() else {})
         for nb in NOTEBOOKS
         if nb.stem in statuses
     ]

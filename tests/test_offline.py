@@ -103,3 +103,16 @@ def test_data_dir_comes_from_argument_then_environment(data_dir, monkeypatch, tm
 def test_unknown_source_is_a_clear_error(data_dir):
     with pytest.raises(ValueError, match="data source must be one of"):
         data.load_mnist("imagenet", data_dir=data_dir)
+
+
+def test_cifar10_image_folders_are_written_once_from_the_python_batches(
+    data_dir, tiny_files, serve_as_official, offline, leftovers
+):
+    serve_as_official("cifar10-python")
+    shutil.copy(tiny_files / "cifar-10-python.tar.gz", data_dir)
+    root = data.cifar10_image_folders(data_dir=data_dir)
+    assert sorted(p.name for p in root.iterdir()) == ["test", "train"]
+    assert len(list((root / "train").rglob("*.png"))) == 500 and len(list((root / "test").rglob("*.png"))) == 200
+    assert sorted(p.name for p in (root / "train").iterdir()) == sorted(data.CIFAR_CLASSES)
+    assert leftovers(data_dir) == []
+    assert data.cifar10_image_folders(data_dir=data_dir) == root

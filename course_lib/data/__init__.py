@@ -7,10 +7,9 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from course_lib import atomic
 from course_lib.data import catalog, store, tiny
 from course_lib.data.errors import ChecksumMismatchError, DataError, DataNotFoundError, InvalidDataError
 from course_lib.data.formats import CIFAR_CLASSES, Split, check_counts
@@ -92,14 +91,9 @@ def cifar10_image_folders(source: str = "real", data_dir: PathLike = None, accep
         from course_lib.image_folders import write_class_folders
 
         (x_train, y_train), (x_test, y_test) = load_cifar10(source, "python", data_dir, accept_mirror)
-        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".cifar10-images.", suffix=".tmp"))
-        try:
+        with atomic.new_folder(target) as tmp:
             write_class_folders(x_train, y_train, CIFAR_CLASSES, tmp / "train")
             write_class_folders(x_test, y_test, CIFAR_CLASSES, tmp / "test")
-            tmp.chmod(0o755)
-            os.replace(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from course_lib import atomic
 from course_lib.data.catalog import Remote
 from course_lib.data.errors import ChecksumMismatchError, InvalidDataError
 
@@ -59,21 +60,9 @@ def mark(path: Path, how: str) -> None:
     marker = _marker(path)
     try:
         marker.parent.mkdir(exist_ok=True)
-        atomic_write_text(marker, json.dumps({"stamp": _stamp(path), "how": how}))
+        atomic.write_text(marker, json.dumps({"stamp": _stamp(path), "how": how}))
     except OSError:
         pass
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def download(remote: Remote, dest: Path) -> None:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import pickle
 import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from course_lib import atomic
 from course_lib.data.formats import CIFAR_CLASSES, CIFAR_RECORD_BYTES, MNIST_IDX_FILES
 
 VERSION = "tiny-v1"
@@ -31,19 +30,9 @@ SEED = 20261123
 def ensure_tiny(root: Path) -> Path:
     """Return `<root>/tiny-v1`, generating it (atomically) on first use."""
     target = root / VERSION
-    if target.is_dir():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{VERSION}.", suffix=".tmp"))
-    tmp.chmod(0o755)
-    try:
-        write_tiny(tmp)
-        os.replace(tmp, target)
-    except OSError:
-        if not target.is_dir():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    if not target.is_dir():
+        with atomic.new_folder(target) as tmp:
+            write_tiny(tmp)
     return target
 
 
