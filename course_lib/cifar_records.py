@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from course_lib import augment
 from course_lib.data.formats import CIFAR_BINARY_FILES, CIFAR_RECORD_BYTES
 
 CROP = 24
@@ -56,14 +57,9 @@ def distort_batch(images: tf.Tensor, colour: bool = True) -> tf.Tensor:
     input pipeline costs little next to the model on a CPU. `colour=False` skips the
     brightness and contrast jitter.
     """
-    images = tf.cast(images, tf.float32)
-    n, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
-    rows = tf.random.uniform([n, 1], 0, height - CROP + 1, dtype=tf.int32) + tf.range(CROP)
-    cols = tf.random.uniform([n, 1], 0, width - CROP + 1, dtype=tf.int32) + tf.range(CROP)
-    images = tf.gather(tf.gather(images, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
-    flip = tf.random.uniform([n, 1, 1, 1]) < 0.5
-    images = tf.where(flip, tf.reverse(images, axis=[2]), images)
+    images = augment.random_flip(augment.random_crop(tf.cast(images, tf.float32), CROP))
     if colour:
+        n = tf.shape(images)[0]
         images += tf.random.uniform([n, 1, 1, 1], -63.0, 63.0)
         mean = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
         images = (images - mean) * tf.random.uniform([n, 1, 1, 1], 0.2, 1.8) + mean

@@ -31,3 +31,76 @@ def cifar10_lrn_cnn(weight_decay: float = 0.004, input_size: int = 24, num_class
         ],
         name="cifar10_lrn_cnn",
     )
+
+
+def published_bn_cnn(num_classes: int = 10) -> keras.Model:
+    """The batch-normalized Keras CNN of the source tutorial: 159,018 parameters, 512 non-trainable.
+
+    Three valid-padded 3x3 conv + ReLU -> BatchNormalization -> max-pool 2 blocks (64, 128, 64
+    filters), then dropout 0.5, dense 32 + ReLU and dense 10 (logits). Inputs in [0, 1].
+    """
+    layers = [keras.Input(shape=(32, 32, 3))]
+    for i, filters in enumerate((64, 128, 64), start=1):
+        layers += [
+            keras.layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}"),
+            keras.layers.BatchNormalization(name=f"bn{i}"),
+            keras.layers.MaxPooling2D(2, name=f"pool{i}"),
+        ]
+    layers += [
+        keras.layers.Flatten(),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(32, activation="relu", name="dense"),
+        keras.layers.Dense(num_classes, name="logits"),
+    ]
+    return keras.Sequential(layers, name="published_bn_cnn")
+
+
+def conv_bn(x, filters: int, pool: bool, name: str):
+    """3x3 conv (no bias: BN's beta replaces it) -> [2x2 max-pool] -> BatchNormalization -> ReLU."""
+    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    if pool:
+        x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def conv_bn_net(
+    widths: tuple[int, ...] = (32, 64, 128),
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    num_classes: int = 10,
+) -> keras.Model:
+    """A small modern CIFAR network of conv-BN blocks (after Page's ResNet-9 and Jordan's airbench).
+
+    Standardize with the per-channel training `mean`/`std` -> stem conv-BN-ReLU -> for each width
+    a block of conv-pool-BN-ReLU and conv-BN-ReLU -> global max-pool -> dense (logits, scaled
+    down by 8 so that the initial predictions are soft). Inputs in [0, 1].
+    """
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = keras.layers.Normalization(mean=list(mean), variance=[s * s for s in std], name="standardize")(inputs)
+    x = conv_bn(x, widths[0] // 2, pool=False, name="stem")
+    for i, width in enumerate(widths, start=1):
+        x = conv_bn(x, width, pool=True, name=f"block{i}a")
+        x = conv_bn(x, width, pool=False, name=f"block{i}b")
+    x = keras.layers.GlobalMaxPooling2D()(x)
+    x = keras.layers.Dense(num_classes, use_bias=False, name="logits")(x)
+    outputs = keras.layers.Rescaling(0.125, name="scale")(x)
+    return keras.Model(inputs, outputs, name="conv_bn_net")
+
+
+def small_cnn(norm: str = "none", widths: tuple[int, ...] = (16, 32, 64), num_classes: int = 10) -> keras.Model:
+    """A small CNN for quick experiments with batch normalization: inputs in [0, 1], logits out.
+
+    One block per width: 3x3 conv, ReLU and 2x2 max-pool, with BatchNormalization before the ReLU
+    (`norm='before'`, as in the BN paper), after it (`'after'`), or none (`'none'`).
+    """
+    if norm not in ("none", "before", "after"):
+        raise ValueError(f"norm must be 'none', 'before' or 'after', got {norm!r}")
+    layers = [keras.Input(shape=(32, 32, 3))]
+    for width in widths:
+        layers.append(keras.layers.Conv2D(width, 3, padding="same"))
+        block = [keras.layers.BatchNormalization(), keras.layers.ReLU()]
+        layers += {"none": block[1:], "before": block, "after": block[::-1]}[norm]
+        layers.append(keras.layers.MaxPooling2D(2))
+    layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(num_classes)]
+    return keras.Sequential(layers, name=f"small_cnn_{norm}")

@@ -71,6 +71,23 @@ def test_lrn_theory_measures_a_share_of_the_step(tiny_course):
     assert isinstance(share, float) and share < 1
 
 
+def test_batchnorm_cnn_learns_with_both_recipes_and_fills_the_ablation(tiny_course):
+    m = metrics_of(tiny_course, "06_cifar10_batchnorm_cnn")
+    assert (m["published_parameters"], m["published_non_trainable"]) == (159_018, 512)
+    assert m["published_test_accuracy"] > 0.3 and m["improved_flip_tta_accuracy"] > 0.3  # chance is 0.1
+    assert set(m["ablation"]) == {
+        "full recipe", "published network", "no augmentation", "Adam 1e-3, constant", "no label smoothing"
+    }  # fmt: skip
+    assert all(0 <= row["accuracy"] <= 1 and row["minutes"] > 0 for row in m["ablation"].values())
+
+
+def test_batchnorm_theory_reference_agrees_and_experiments_learn(tiny_course):
+    m = metrics_of(tiny_course, "07_batch_normalization")
+    assert m["max_train_mode_error"] < 1e-5 and m["max_inference_mode_error"] < 1e-5
+    assert len(m["rate_experiment"]["none"]) == len(m["learning_rates"])
+    assert m["best_with_bn"] > 0.3 and m["batch_64_accuracy"] > 0.2  # chance is 0.1
+
+
 def test_environment_check_reports_tensorflow(tiny_course):
     import tensorflow as tf
 
