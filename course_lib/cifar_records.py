@@ -3,7 +3,8 @@
 A record is 3073 bytes: one label byte, then 3072 pixels, channel-major (1024 red, 1024 green,
 1024 blue, each row by row). The training distortions are those of the original TensorFlow
 CIFAR-10 tutorial: random 24x24 crop, random left-right flip, random brightness (max delta 63)
-and contrast (0.2-1.8), then per-image standardization; test images get a central crop only.
+and contrast (0.2-1.8), then per-image standardization; test images get a central crop only
+(or, for test-time augmentation, the four corner crops and the mirror images too).
 """
 
 from __future__ import annotations
@@ -68,7 +69,18 @@ def distort_batch(images: tf.Tensor, colour: bool = True) -> tf.Tensor:
 
 def center(image: tf.Tensor) -> tf.Tensor:
     """Test-time preprocessing: central 24x24 crop and per-image standardization."""
-    image = tf.image.resize_with_crop_or_pad(tf.cast(image, tf.float32), CROP, CROP)
+    return view(image)
+
+
+# (top, left) of the centre crop and the four corner crops of a 32x32 image: AlexNet's test views
+CROP_OFFSETS = ((4, 4), (0, 0), (0, 8), (8, 0), (8, 8))
+
+
+def view(image: tf.Tensor, top: int = 4, left: int = 4, flip: bool = False) -> tf.Tensor:
+    """A 24x24 test view at (top, left), optionally mirrored, standardized per image."""
+    image = tf.image.crop_to_bounding_box(tf.cast(image, tf.float32), top, left, CROP, CROP)
+    if flip:
+        image = tf.image.flip_left_right(image)
     return tf.image.per_image_standardization(image)
 
 
@@ -81,10 +93,31 @@ def train_dataset(
     return ds.map(lambda x, y: (distort_batch(x, colour), y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def test_dataset(files: Sequence[str], batch_size: int) -> tf.data.Dataset:
-    """Every test record once, centrally cropped, in order."""
-    ds = records(files).map(lambda x, y: (center(x), y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+def test_dataset(
+    files: Sequence[str], batch_size: int, top: int = 4, left: int = 4, flip: bool = False
+) -> tf.data.Dataset:
+    """Every test record once, in order, as one 24x24 view (default: the central crop); see `view`.
+
+    The dataset knows its length (from the file sizes), so Keras can show progress and does not
+    warn that the input ran out of data.
+    """
+    ds = records(files).map(lambda x, y: (view(x, top, left, flip), y), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).apply(tf.data.experimental.assert_cardinality(-(-record_count(files) // batch_size)))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def record_count(files: Sequence[str]) -> int:
+    """Number of records in `files`, from their sizes; a size that is not a whole number of records is an error."""
+    total = 0
+    for name in files:
+        size = os.path.getsize(name)
+        if size % CIFAR_RECORD_BYTES:
+            raise ValueError(
+                f"{name} holds {size} bytes, not a whole number of {CIFAR_RECORD_BYTES}-byte CIFAR-10 records: "
+                "the file is truncated or not a CIFAR-10 binary batch; fetch it again"
+            )
+        total += size // CIFAR_RECORD_BYTES
+    return total
 
 
 def queue_pipeline_records(files: Sequence[str], count: int) -> tuple[np.ndarray, np.ndarray]:

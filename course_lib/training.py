@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -15,14 +17,72 @@ def timed_fit(
     epochs: int,
     validation: tf.data.Dataset | None = None,
     verbose: int = 2,
+    steps_per_epoch: int | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> tuple[dict[str, list[float]], float]:
     """`model.fit` for `epochs`, one progress line per epoch; returns the history and the wall time in seconds.
 
-    The time includes the per-epoch evaluation on `validation`, if given.
+    `steps_per_epoch` cuts an endless dataset into "epochs" of that many steps. The time includes
+    the per-epoch evaluation on `validation`, if given.
     """
     start = time.perf_counter()
-    history = model.fit(dataset, epochs=epochs, validation_data=validation, shuffle=False, verbose=verbose)
+    history = model.fit(
+        dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,
+        callbacks=callbacks, shuffle=False, verbose=verbose,
+    )
     return history.history, time.perf_counter() - start
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Train for a fixed wall time instead of a fixed number of epochs, annealing the rate over that time.
+
+    Before each step the learning rate is set from the share `p` of the budget used so far: a linear
+    warm-up to `peak_lr` over the first `warmup` share, then a cosine decay to zero at `p = 1`, where
+    training stops (mid-epoch if need be; pass a generous `epochs` to `fit`). With `peak_lr=None` the
+    optimizer's own rate is left alone and the budget only stops training. Time spent evaluating
+    the validation data is not counted. On a shared CPU whose speed varies from minute to minute,
+    this keeps both the budget and a schedule that really ends at zero. `seconds` and `steps` say
+    what was used.
+    """
+
+    def __init__(
+        self, seconds: float, peak_lr: float | None, warmup: float = 0.1, clock: Callable[[], float] = time.perf_counter
+    ):
+        super().__init__()
+        if seconds <= 0 or not 0 <= warmup < 1:
+            raise ValueError(f"need seconds > 0 and 0 <= warmup < 1, got seconds={seconds}, warmup={warmup}")
+        self.budget, self.peak_lr, self.warmup, self.clock = seconds, peak_lr, warmup, clock
+        self.seconds, self.steps = 0.0, 0
+
+    def rate(self, progress: float) -> float:
+        """Learning rate after `progress` (0 to 1) of the budget."""
+        if progress < self.warmup:
+            return self.peak_lr * progress / self.warmup
+        decay = min(1.0, (progress - self.warmup) / (1 - self.warmup))
+        return self.peak_lr * 0.5 * (1 + math.cos(math.pi * decay))
+
+    def on_train_begin(self, logs=None):
+        self.seconds, self.steps, self._paused = 0.0, 0, 0.0
+        self._start = self.clock()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.peak_lr is not None:
+            self.model.optimizer.learning_rate.assign(self.rate(self._used() / self.budget))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        self.seconds = self._used()
+        if self.seconds >= self.budget:
+            self.model.stop_training = True
+
+    def on_test_begin(self, logs=None):
+        self._test_start = self.clock()
+
+    def on_test_end(self, logs=None):
+        self._paused += self.clock() - self._test_start
+
+    def _used(self) -> float:
+        return self.clock() - self._start - self._paused
 
 
 def predict_probabilities(model: keras.Model, dataset: tf.data.Dataset, flip: bool = False) -> np.ndarray:

@@ -104,6 +104,51 @@ def test_flip_probabilities_average_the_mirror_images():
     np.testing.assert_allclose(training.predict_probabilities(model, ds, flip=True), (plain + mirror) / 2, atol=1e-6)
 
 
+def test_timed_fit_cuts_an_endless_dataset_into_epochs_and_runs_callbacks():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    x = np.random.default_rng(0).random((8, 2)).astype(np.float32)
+    endless = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4).repeat()
+    finite = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4)
+    steps = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(batch))
+    history, seconds = training.timed_fit(model, endless, 3, finite, verbose=0, steps_per_epoch=5, callbacks=[counter])
+    assert len(steps) == 15 and len(history["val_accuracy"]) == 3 and seconds > 0
+
+
+def test_time_budget_anneals_over_the_budget_stops_on_time_and_ignores_evaluation():
+    now = [0.0]
+    advance = keras.callbacks.LambdaCallback(  # each step "takes" 1 s, each evaluation 50 s
+        on_train_batch_end=lambda batch, logs: now.__setitem__(0, now[0] + 1),
+        on_test_end=lambda logs: now.__setitem__(0, now[0] + 50),
+    )
+    budget = training.TimeBudget(10, peak_lr=0.5, warmup=0.2, clock=lambda: now[0])
+    rates = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs: rates.append(float(model.optimizer.learning_rate)))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).random((8, 2)).astype(np.float32)
+    data = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(2)
+    history = model.fit(data.repeat(), epochs=100, steps_per_epoch=4, validation_data=data, callbacks=[advance, budget, record], verbose=0)
+    assert (budget.steps, budget.seconds, len(history.history["loss"])) == (10, 10, 3)  # 4 + 4 + 2 steps
+    np.testing.assert_allclose(rates, [budget.rate(k / 10) for k in range(10)], rtol=1e-6)
+    assert budget.rate(0) == 0 and budget.rate(0.2) == 0.5 and abs(budget.rate(1.0)) < 1e-12
+    assert rates[:3] == sorted(rates[:3]) and rates[2:] == sorted(rates[2:], reverse=True)
+    with pytest.raises(ValueError, match="seconds > 0"):
+        training.TimeBudget(0, peak_lr=0.1)
+
+
+def test_time_budget_without_a_peak_rate_only_stops_training():
+    now = [0.0]
+    advance = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: now.__setitem__(0, now[0] + 1))
+    budget = training.TimeBudget(3, peak_lr=None, clock=lambda: now[0])
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    data = tf.data.Dataset.from_tensor_slices((np.ones((4, 2), np.float32), np.arange(4) % 2)).batch(2).repeat()
+    model.fit(data, epochs=100, steps_per_epoch=2, callbacks=[advance, budget], verbose=0)
+    assert budget.steps == 3 and float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
 def test_published_bn_cnn_has_the_published_parameter_counts():
     model = models.published_bn_cnn()
     non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
