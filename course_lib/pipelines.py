@@ -18,9 +18,11 @@ def array_dataset(
 ) -> tf.data.Dataset:
     """Batches of float32 images scaled to [0, 1], with their labels.
 
-    Cached after decoding; reshuffled every epoch if `shuffle_seed` is given (training), in
-    order otherwise (evaluation); `augment` runs on whole batches; labels become one-hot
-    vectors if `num_classes` is given (needed for label smoothing); prefetched.
+    Cached (the pattern the course teaches; for arrays already in memory it only costs a copy,
+    it pays off where records are read and decoded from files); reshuffled every epoch if
+    `shuffle_seed` is given (training), in order otherwise (evaluation); `augment` runs on whole
+    batches; labels become one-hot vectors if `num_classes` is given (needed for label
+    smoothing); prefetched.
     """
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels: they must match one to one")

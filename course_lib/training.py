@@ -42,7 +42,7 @@ class TimeBudget(keras.callbacks.Callback):
     optimizer's own rate is left alone and the budget only stops training. Time spent evaluating
     the validation data is not counted. On a shared CPU whose speed varies from minute to minute,
     this keeps both the budget and a schedule that really ends at zero. `seconds` and `steps` say
-    what was used.
+    what was used; `rates` holds the rate set before each step.
     """
 
     def __init__(
@@ -52,7 +52,7 @@ class TimeBudget(keras.callbacks.Callback):
         if seconds <= 0 or not 0 <= warmup < 1:
             raise ValueError(f"need seconds > 0 and 0 <= warmup < 1, got seconds={seconds}, warmup={warmup}")
         self.budget, self.peak_lr, self.warmup, self.clock = seconds, peak_lr, warmup, clock
-        self.seconds, self.steps = 0.0, 0
+        self.seconds, self.steps, self.rates = 0.0, 0, []
 
     def rate(self, progress: float) -> float:
         """Learning rate after `progress` (0 to 1) of the budget."""
@@ -62,12 +62,13 @@ class TimeBudget(keras.callbacks.Callback):
         return self.peak_lr * 0.5 * (1 + math.cos(math.pi * decay))
 
     def on_train_begin(self, logs=None):
-        self.seconds, self.steps, self._paused = 0.0, 0, 0.0
+        self.seconds, self.steps, self.rates, self._paused = 0.0, 0, [], 0.0
         self._start = self.clock()
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.peak_lr is not None:
-            self.model.optimizer.learning_rate.assign(self.rate(self._used() / self.budget))
+            self.rates.append(self.rate(self._used() / self.budget))
+            self.model.optimizer.learning_rate.assign(self.rates[-1])
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
@@ -89,9 +90,13 @@ def predict_probabilities(model: keras.Model, dataset: tf.data.Dataset, flip: bo
     """Softmax of the model's logits over `dataset`; with `flip`, averaged with those of the mirror images."""
     probabilities = tf.nn.softmax(model.predict(dataset, verbose=0)).numpy()
     if flip:
-        mirrored = dataset.map(lambda x, y: (tf.reverse(x, axis=[2]), y))
+        mirrored = dataset.map(_mirror)
         probabilities = (probabilities + tf.nn.softmax(model.predict(mirrored, verbose=0)).numpy()) / 2
     return probabilities
+
+
+def _mirror(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    return tf.reverse(images, axis=[2]), labels
 
 
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:

@@ -132,6 +132,7 @@ def test_time_budget_anneals_over_the_budget_stops_on_time_and_ignores_evaluatio
     history = model.fit(data.repeat(), epochs=100, steps_per_epoch=4, validation_data=data, callbacks=[advance, budget, record], verbose=0)
     assert (budget.steps, budget.seconds, len(history.history["loss"])) == (10, 10, 3)  # 4 + 4 + 2 steps
     np.testing.assert_allclose(rates, [budget.rate(k / 10) for k in range(10)], rtol=1e-6)
+    np.testing.assert_allclose(budget.rates, rates, rtol=1e-6)
     assert budget.rate(0) == 0 and budget.rate(0.2) == 0.5 and abs(budget.rate(1.0)) < 1e-12
     assert rates[:3] == sorted(rates[:3]) and rates[2:] == sorted(rates[2:], reverse=True)
     with pytest.raises(ValueError, match="seconds > 0"):
@@ -146,7 +147,7 @@ def test_time_budget_without_a_peak_rate_only_stops_training():
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     data = tf.data.Dataset.from_tensor_slices((np.ones((4, 2), np.float32), np.arange(4) % 2)).batch(2).repeat()
     model.fit(data, epochs=100, steps_per_epoch=2, callbacks=[advance, budget], verbose=0)
-    assert budget.steps == 3 and float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert budget.steps == 3 and budget.rates == [] and float(model.optimizer.learning_rate) == pytest.approx(1e-3)
 
 
 def test_published_bn_cnn_has_the_published_parameter_counts():

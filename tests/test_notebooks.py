@@ -78,7 +78,7 @@ def test_batchnorm_cnn_learns_with_both_recipes_and_fills_the_ablation(tiny_cour
     assert set(m["ablation"]) == {
         "full recipe", "published network", "no augmentation", "Adam 1e-3, constant", "no label smoothing"
     }  # fmt: skip
-    assert all(0 <= row["accuracy"] <= 1 and row["minutes"] > 0 for row in m["ablation"].values())
+    assert all(0 <= row["accuracy"] <= 1 and row["epochs"] > 0 for row in m["ablation"].values())
 
 
 def test_batchnorm_theory_reference_agrees_and_experiments_learn(tiny_course):
