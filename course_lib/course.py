@@ -63,13 +63,16 @@ NOTEBOOKS = (
         "03_cifar10_lrn_cnn.ipynb",
         "The classic CIFAR-10 CNN with LRN: queue pipeline, tf.data, two training recipes",
         datasets=("cifar10-binary",),
-        tiny_parameters={"short_steps": 100, "long_steps": 100, "eval_every": 50},
+        tiny_parameters={"batch_size": 32, "short_steps": 100, "long_minutes": 0.3, "eval_every": 50},
         figures=(
             Figure("short_test_accuracy", "Adam 1e-3, 3,000 steps: test accuracy", "≈ 73% (cookbook, official files)"),
             Figure("short_train_minutes", "Adam 1e-3, 3,000 steps: training minutes"),
-            Figure("long_test_accuracy", "cosine + weight averaging: test accuracy", "≈ 86% after 100k steps (TF tutorial)"),
+            Figure("long_test_accuracy", "annealed SGD + weight averaging: test accuracy", "≈ 86% after 100k steps (TF tutorial)"),
+            Figure("long_last_weights_accuracy", "… with the last weights instead of the average"),
             Figure("long_flip_tta_accuracy", "… with flip at test time"),
-            Figure("long_train_minutes", "cosine + weight averaging: training minutes", "≈ 4 h on a K40 GPU (TF tutorial)"),
+            Figure("long_ten_view_accuracy", "… with ten views at test time (AlexNet)"),
+            Figure("long_train_minutes", "annealed SGD: training minutes (time budget)", "≈ 4 h on a K40 GPU (TF tutorial)"),
+            Figure("long_steps", "annealed SGD: steps done in that time", "100,000 (TF tutorial)"),
         ),
     ),
     Notebook(
@@ -117,6 +120,7 @@ NOTEBOOKS = (
             Figure("best_with_bn", "small CNN, best rate: test accuracy with BN"),
             Figure("batch_4_accuracy", "BN with batches of 4: test accuracy"),
             Figure("batch_64_accuracy", "BN with batches of 64: test accuracy"),
+            Figure("batch_statistics_1_accuracy", "… same network, normalized with test batches of 1: test accuracy"),
         ),
     ),
     Notebook(

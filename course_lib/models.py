@@ -7,21 +7,25 @@ import keras
 from course_lib.lrn import TUTORIAL_PARAMS, LocalResponseNormalization
 
 
-def cifar10_lrn_cnn(weight_decay: float = 0.004, input_size: int = 24, num_classes: int = 10) -> keras.Model:
+def cifar10_lrn_cnn(
+    weight_decay: float = 0.004, input_size: int = 24, num_classes: int = 10, conv_weight_decay: float = 0.0
+) -> keras.Model:
     """The classic TensorFlow CIFAR-10 tutorial network (channels last, logits out).
 
     conv 5x5x64 + ReLU -> max-pool 3x3/2 -> LRN -> conv 5x5x64 + ReLU -> LRN -> max-pool 3x3/2
     -> dense 384 -> dense 192 -> dense 10. The fully connected weights carry the tutorial's
-    L2 term, weight_decay * tf.nn.l2_loss(w) = weight_decay / 2 * sum(w**2).
+    L2 term, weight_decay * tf.nn.l2_loss(w) = weight_decay / 2 * sum(w**2); the tutorial puts none
+    on the conv kernels, `conv_weight_decay` adds one there the same way.
     """
     l2 = keras.regularizers.L2(weight_decay / 2)
+    conv_l2 = keras.regularizers.L2(conv_weight_decay / 2) if conv_weight_decay else None
     return keras.Sequential(
         [
             keras.Input(shape=(input_size, input_size, 3)),
-            keras.layers.Conv2D(64, 5, padding="same", activation="relu", name="conv1"),
+            keras.layers.Conv2D(64, 5, padding="same", activation="relu", kernel_regularizer=conv_l2, name="conv1"),
             keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1"),
             LocalResponseNormalization(**TUTORIAL_PARAMS, name="norm1"),
-            keras.layers.Conv2D(64, 5, padding="same", activation="relu", name="conv2"),
+            keras.layers.Conv2D(64, 5, padding="same", activation="relu", kernel_regularizer=conv_l2, name="conv2"),
             LocalResponseNormalization(**TUTORIAL_PARAMS, name="norm2"),
             keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool2"),
             keras.layers.Flatten(),

@@ -86,6 +86,8 @@ def test_batchnorm_theory_reference_agrees_and_experiments_learn(tiny_course):
     assert m["max_train_mode_error"] < 1e-5 and m["max_inference_mode_error"] < 1e-5
     assert len(m["rate_experiment"]["none"]) == len(m["learning_rates"])
     assert m["best_with_bn"] > 0.3 and m["batch_64_accuracy"] > 0.2  # chance is 0.1
+    assert set(m["batch_statistics_accuracy"]) == {"1", "2", "8", "64", "500"}
+    assert all(0 <= acc <= 1 for acc in m["batch_statistics_accuracy"].values())
 
 
 def test_environment_check_reports_tensorflow(tiny_course):
