@@ -35,13 +35,13 @@ def test_l2_term_is_the_tutorials_weight_decay_times_l2_loss():
     expected = 0.004 * sum(float(tf.nn.l2_loss(k)) for k in kernels)
     assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
 
+
 def test_conv_weight_decay_adds_the_conv_kernels_to_the_l2_term():
     model = models.cifar10_lrn_cnn(weight_decay=0.004, conv_weight_decay=0.0005)
     dense = sum(float(tf.nn.l2_loss(model.get_layer(name).kernel)) for name in ("local3", "local4"))
     conv = sum(float(tf.nn.l2_loss(model.get_layer(name).kernel)) for name in ("conv1", "conv2"))
     assert float(sum(model.losses)) == pytest.approx(0.004 * dense + 0.0005 * conv, rel=1e-5)
     assert len(models.cifar10_lrn_cnn().losses) == 2  # the tutorial's network: dense layers only
-
 
 
 @pytest.fixture
