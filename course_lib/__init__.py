@@ -5,8 +5,13 @@ oneDNN kernels on (`TF_ENABLE_ONEDNN_OPTS=1`) unless you set the variable yourse
 See `course_lib.runtime`.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from course_lib.runtime import apply_defaults
 
 apply_defaults()
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("course-lib")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "unknown"

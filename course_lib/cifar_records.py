@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib import augment
-from course_lib.data.formats import CIFAR_BINARY_FILES, CIFAR_RECORD_BYTES
+from course_lib.data.catalog import CIFAR_BINARY_FILES, CIFAR_RECORD_BYTES
 
 CROP = 24
 
@@ -26,7 +26,7 @@ def record_files(folder: str | os.PathLike, split: str) -> list[str]:
     """The .bin files of `split` ('train' or 'test') in a `cifar-10-batches-bin/` folder."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    names = CIFAR_BINARY_FILES[:5] if split == "train" else ("test_batch.bin",)
+    names = CIFAR_BINARY_FILES.train if split == "train" else (CIFAR_BINARY_FILES.test,)
     return [str(Path(folder) / name) for name in names]
 
 
@@ -85,10 +85,10 @@ def view(image: tf.Tensor, top: int = 4, left: int = 4, flip: bool = False) -> t
 
 
 def train_dataset(
-    files: Sequence[str], batch_size: int, seed: int, colour: bool = True, shuffle_buffer: int = 20000
+    files: Sequence[str], batch_size: int, shuffle_seed: int, colour: bool = True, shuffle_buffer: int = 20000
 ) -> tf.data.Dataset:
     """Endless shuffled, distorted batches (the queue pipeline's `shuffle_batch`); see `distort_batch`."""
-    ds = records(files).cache().repeat().shuffle(shuffle_buffer, seed=seed)
+    ds = records(files).cache().repeat().shuffle(shuffle_buffer, seed=shuffle_seed)
     ds = ds.batch(batch_size, drop_remainder=True)
     return ds.map(lambda x, y: (distort_batch(x, colour), y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -104,6 +104,13 @@ def test_dataset(
     ds = records(files).map(lambda x, y: (view(x, top, left, flip), y), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size).apply(tf.data.experimental.assert_cardinality(-(-record_count(files) // batch_size)))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def test_views(
+    files: Sequence[str], batch_size: int, views: Sequence[tuple[int, int, bool]] = ((4, 4, False),)
+) -> list[tf.data.Dataset]:
+    """One `test_dataset` per (top, left, flip) view, for `evaluation.predict_probabilities`."""
+    return [test_dataset(files, batch_size, *v) for v in views]
 
 
 def record_count(files: Sequence[str]) -> int:

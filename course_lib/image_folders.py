@@ -140,13 +140,15 @@ def make_dataset(
     labels: Sequence[int],
     image_size: int,
     batch_size: int,
-    shuffle: bool = False,
-    seed: int = 0,
+    shuffle_seed: int | None = None,
     parallel: bool = True,
     cache: bool = True,
     prefetch: bool = True,
 ):
-    """A batched `tf.data.Dataset` of (image, label) from file paths; each speed feature can be switched off."""
+    """A batched `tf.data.Dataset` of (image, label) from file paths; each speed feature can be switched off.
+
+    Reshuffled every epoch with `shuffle_seed` if given (training), in order otherwise.
+    """
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels, np.int32)))
@@ -154,7 +156,7 @@ def make_dataset(
     ds = ds.map(lambda p, y: (decode_image(p, image_size), y), num_parallel_calls=calls, deterministic=True)
     if cache:
         ds = ds.cache()
-    if shuffle:
-        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds

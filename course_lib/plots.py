@@ -54,16 +54,8 @@ def plot_curves(history: dict[str, Sequence[float]], xlabel: str = "epoch") -> p
     return fig
 
 
-def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
-    """Counts `[true, predicted]`."""
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    return matrix
-
-
-def plot_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]) -> plt.Figure:
-    """The confusion matrix as a heat map, counts written in each cell."""
-    matrix = confusion_matrix(y_true, y_pred, len(class_names))
+def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str]) -> plt.Figure:
+    """A confusion matrix (`evaluation.confusion_matrix`) as a heat map, counts written in each cell."""
     fig, ax = plt.subplots(figsize=(0.6 * len(class_names) + 2, 0.6 * len(class_names) + 1.5))
     ax.imshow(matrix, cmap="Blues")
     ticks = range(len(class_names))

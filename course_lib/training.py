@@ -1,4 +1,4 @@
-"""Training and evaluation helpers: timed fits, test-time augmentation, mistakes worth a look."""
+"""Training helpers: a timed fit, and training for a wall-time budget (scoring is in `course_lib.evaluation`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 
@@ -84,30 +83,3 @@ class TimeBudget(keras.callbacks.Callback):
 
     def _used(self) -> float:
         return self.clock() - self._start - self._paused
-
-
-def predict_probabilities(model: keras.Model, dataset: tf.data.Dataset, flip: bool = False) -> np.ndarray:
-    """Softmax of the model's logits over `dataset`; with `flip`, averaged with those of the mirror images."""
-    probabilities = tf.nn.softmax(model.predict(dataset, verbose=0)).numpy()
-    if flip:
-        mirrored = dataset.map(_mirror)
-        probabilities = (probabilities + tf.nn.softmax(model.predict(mirrored, verbose=0)).numpy()) / 2
-    return probabilities
-
-
-def _mirror(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    return tf.reverse(images, axis=[2]), labels
-
-
-def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """Share of rows whose most probable class is the label."""
-    return float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(labels).ravel()))
-
-
-def confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the `count` wrong predictions made with the highest probability, most confident first."""
-    labels = np.asarray(labels).ravel()
-    predicted = np.argmax(probabilities, axis=1)
-    wrong = np.flatnonzero(predicted != labels)
-    confidence = probabilities[wrong, predicted[wrong]]
-    return wrong[np.argsort(-confidence, kind="stable")[:count]]

@@ -93,8 +93,7 @@ def serve_as_official(monkeypatch, server, tiny_files):
             )
             for r in original.files
         )
-        counts = tiny.MNIST_COUNTS if name.startswith("mnist") else tiny.CIFAR_COUNTS
-        replaced = dataclasses.replace(original, files=files, counts=counts)
+        replaced = dataclasses.replace(original, files=files, counts=original.tiny_counts)
         monkeypatch.setitem(catalog.DATASETS, name, replaced)
         return replaced
 

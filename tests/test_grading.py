@@ -5,10 +5,10 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course_lib import grading
-from course_lib.course import NOTEBOOK_DIR
+from course_lib.tools import cli, grading
+from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
-THEORY = NOTEBOOK_DIR / "02_softmax_cross_entropy.ipynb"
+THEORY = CHECKOUT_NOTEBOOKS / "02_softmax_cross_entropy.ipynb"
 NAIVE_SOFTMAX = """def my_softmax(z):
     # BEGIN SOLUTION
     e = np.exp(z)
@@ -16,8 +16,9 @@ NAIVE_SOFTMAX = """def my_softmax(z):
     # END SOLUTION"""
 
 
-def test_student_copy_removes_every_solution():
-    student = grading.strip_solutions(nbformat.read(THEORY, as_version=4))
+def test_student_copy_removes_every_solution(tmp_path):
+    assert cli.main(["student-copy", str(THEORY), str(tmp_path / "student.ipynb")]) == 0
+    student = nbformat.read(tmp_path / "student.ipynb", as_version=4)
     sources = [c.source for c in student.cells if c.cell_type == "code"]
     assert sum("raise NotImplementedError" in s for s in sources) == 2
     assert not any("shifted = z - z.max" in s for s in sources)
@@ -41,8 +42,8 @@ def student_notebook(tmp_path):
     return write
 
 
-def test_reference_solution_passes(student_notebook):
-    assert grading.grade(student_notebook(change_solution=False), THEORY) == 0
+def test_reference_solution_passes_from_the_command_line(student_notebook):
+    assert cli.main(["grade", str(student_notebook(change_solution=False))]) == 0
 
 
 def test_wrong_solution_fails_its_check(student_notebook):

@@ -64,7 +64,7 @@ def test_tfdata_and_queue_pipelines_decode_the_same_records(record_file):
 
 def test_train_and_test_preprocessing_shapes_and_standardization(record_file):
     path, _, _ = record_file
-    batch, labels = next(iter(cifar_records.train_dataset([path], batch_size=8, seed=0)))
+    batch, labels = next(iter(cifar_records.train_dataset([path], batch_size=8, shuffle_seed=0)))
     assert batch.shape == (8, 24, 24, 3) and labels.dtype == tf.int32
     np.testing.assert_allclose(tf.reduce_mean(batch, axis=[1, 2, 3]).numpy(), 0, atol=1e-4)
     test = np.concatenate([x.numpy() for x, _ in cifar_records.test_dataset([path], batch_size=6)])

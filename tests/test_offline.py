@@ -116,3 +116,44 @@ def test_cifar10_image_folders_are_written_once_from_the_python_batches(
     assert sorted(p.name for p in (root / "train").iterdir()) == sorted(data.CIFAR_CLASSES)
     assert leftovers(data_dir) == []
     assert data.cifar10_image_folders(data_dir=data_dir) == root
+
+
+def _flip_one_byte(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+@pytest.mark.parametrize("fmt", ["binary", "python"])
+def test_mirror_archive_with_one_flipped_byte_fails_its_own_gzip_check(
+    fmt, data_dir, tiny_files, serve_as_official, offline, leftovers
+):
+    serve_as_official(f"cifar10-{fmt}", "mismatch")  # a re-packed copy: only its structure can be checked
+    name = f"cifar-10-{fmt}.tar.gz"
+    good = (tiny_files / name).read_bytes()
+    archive = data_dir / name
+    archive.write_bytes(_flip_one_byte(good, len(good) // 2))
+    with pytest.raises(data.InvalidDataError) as err:
+        data.load_cifar10(fmt=fmt, data_dir=data_dir, accept_mirror=True)
+    assert str(err.value).startswith(f"{archive} is not a valid copy: the archive is truncated or corrupt")
+    assert ".tmp" not in str(err.value), "the error names the user's file, never a temporary path"
+    assert {p.name for p in data_dir.iterdir()} - {".verified"} == {name}, "nothing of it is kept"
+    assert leftovers(data_dir) == []
+    archive.write_bytes(good)  # a good copy: the next call succeeds
+    (x, _), _ = data.load_cifar10(fmt=fmt, data_dir=data_dir, accept_mirror=True)
+    assert x.shape == (500, 32, 32, 3)
+
+
+def test_an_invalid_batch_inside_an_archive_is_reported_against_the_archive(data_dir, tiny_files, offline, leftovers):
+    import tarfile
+
+    data.load_cifar10("tiny", fmt="binary", data_dir=tiny_files)
+    folder = tiny_files / "tiny-v1" / "cifar-10-batches-bin"
+    archive = data_dir / "cifar-10-binary.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(folder.iterdir()):
+            if path.name != "test_batch.bin":
+                tar.add(path, arcname=f"cifar-10-batches-bin/{path.name}")
+    with pytest.raises(data.InvalidDataError) as err:
+        data.load_cifar10(fmt="binary", data_dir=data_dir, accept_mirror=True)
+    assert str(err.value).startswith(f"{archive} is not a valid copy: its cifar-10-batches-bin is not valid: missing")
+    assert ".tmp" not in str(err.value)
+    assert leftovers(data_dir) == []

@@ -1,27 +1,77 @@
-"""The course run's command line: offline with no data it stops at once and names the --tiny option."""
+"""`course run`: the plan, one bar, a failing notebook kept as FAILED, `--only`, the results table, exit codes."""
 
 from __future__ import annotations
 
-import time
+import json
 
-from course_lib import runner
-from course_lib.course import NOTEBOOKS
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from course_lib.tools import cli, runner
+from course_lib.tools.course_map import NOTEBOOKS, Figure, Notebook
+
+GOOD = Notebook("00_good.ipynb", "writes a figure", figures=(Figure("answer", "the answer", "42"),))
+BAD = Notebook("01_bad.ipynb", "raises half way", figures=(Figure("answer", "the answer"),))
 
 
-def test_offline_without_data_stops_at_once_naming_the_tiny_option(data_dir, tmp_path, monkeypatch, capsys):
+def _notebook(path, body: str) -> None:
+    params = new_code_cell('metrics_path: str = ""  # where the key figures go', metadata={"tags": ["parameters"]})
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(new_notebook(cells=[params, new_code_cell(body)], metadata=kernel), path)
+
+
+@pytest.fixture
+def fake_course(tmp_path, monkeypatch):
+    """A two-notebook course in `tmp_path/notebooks`: one writes its figure, one raises."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / GOOD.name, "from course_lib.metrics import save_metrics\nsave_metrics(metrics_path, {'answer': 42})")
+    _notebook(folder / BAD.name, "raise RuntimeError('broken on purpose')")
+    (tmp_path / "results" / "metrics").mkdir(parents=True)
+    (tmp_path / "results" / "metrics" / "status.json").write_text(json.dumps({"00_good": "ok, 600 s"}))
+    monkeypatch.setattr(runner, "NOTEBOOKS", (GOOD, BAD))
+    return folder
+
+
+def test_a_failing_notebook_is_kept_as_failed_and_the_run_goes_on(fake_course, tmp_path, capsys):
+    code = cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "10.0 min  00_good.ipynb" in out and "? min  01_bad.ipynb" in out, "the plan comes first"
+    status = json.loads((tmp_path / "out" / "metrics" / "status.json").read_text())
+    assert status["00_good"].startswith("ok, ") and status["01_bad"] == "FAILED: PapermillExecutionError"
+    assert (tmp_path / "out" / "notebooks" / BAD.name).is_file(), "the partial run is kept"
+    table = (tmp_path / "out" / "results.md").read_text()
+    assert "| 00_good | ok, " in table and "| the answer | 42 | 42 |" in table
+    assert "| 01_bad | FAILED: PapermillExecutionError | the answer | — | — |" in table
+
+
+def test_only_runs_the_matching_notebooks_and_keeps_earlier_figures(fake_course, tmp_path):
+    out = tmp_path / "out"
+    assert cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "good"]) == 0
+    assert not (out / "notebooks" / BAD.name).exists()
+    assert cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "bad"]) == 1
+    assert "| 00_good | ok, " in (out / "results.md").read_text(), "figures of the earlier run are kept"
+
+
+def test_offline_without_data_stops_before_any_notebook_naming_the_tiny_option(data_dir, tmp_path, monkeypatch, capsys):
     def no_network(*args, **kwargs):
-        raise OSError("Name or service not known")
+        raise AssertionError("offline: the network must not be used")
 
     monkeypatch.setattr("urllib.request.urlopen", no_network)
     monkeypatch.setenv("COURSE_DATA_DIR", str(data_dir))
-    start = time.perf_counter()
-    code = runner.main(["--out", str(tmp_path / "out")])
-    elapsed = time.perf_counter() - start
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    code = cli.main(["run", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2
-    assert "is not available" in err and "python run.py course --tiny" in err
+    assert "downloads are off (COURSE_OFFLINE=1)" in err and "python run.py course --tiny" in err
     assert not (tmp_path / "out" / "notebooks").exists(), "no notebook may start before the data is there"
-    assert elapsed < 60  # generous: it must not run any notebook
+
+
+def test_a_missing_notebooks_folder_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["run", "--tiny", "--notebooks", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert f"no course notebooks in {tmp_path}" in capsys.readouterr().err
 
 
 def test_results_table_puts_measured_beside_published():
@@ -33,3 +83,10 @@ def test_results_table_puts_measured_beside_published():
     )
     assert "| training time (GradientTape), s | 28.3 |" in table
     assert "| test accuracy (Keras) | — |" in table
+
+
+def test_every_subcommand_has_help(capsys):
+    for sub in ("run", "prepare-nbval", "promote", "student-copy", "grade"):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main([sub, "--help"])
+        assert exit_.value.code == 0 and f"usage: course {sub}" in capsys.readouterr().out

@@ -12,7 +12,8 @@ from pathlib import Path
 from course_lib import atomic
 from course_lib.data import catalog, store, tiny
 from course_lib.data.errors import ChecksumMismatchError, DataError, DataNotFoundError, InvalidDataError
-from course_lib.data.formats import CIFAR_CLASSES, Split, check_counts
+from course_lib.data.catalog import CIFAR_CLASSES
+from course_lib.data.formats import Split, check_counts
 
 SOURCES = ("real", "tiny")
 PathLike = str | os.PathLike | None
@@ -31,20 +32,16 @@ def dataset_path(name: str, source: str = "real", data_dir: PathLike = None, acc
         return store.ensure(dataset, root, accept_mirror=accept_mirror)
     if source == "tiny":
         return store.ensure(
-            dataset, tiny.ensure_tiny(root), accept_mirror=True, download=False, counts=_tiny_counts(name)
+            dataset, tiny.ensure_tiny(root), accept_mirror=True, download=False, counts=dataset.tiny_counts
         )
     raise ValueError(f"data source must be one of {SOURCES}, got {source!r}")
-
-
-def _tiny_counts(name: str) -> tuple[int, int]:
-    return tiny.MNIST_COUNTS if name.startswith("mnist") else tiny.CIFAR_COUNTS
 
 
 def _load(name: str, source: str, data_dir: PathLike, accept_mirror: bool | None) -> tuple[Split, Split]:
     dataset = catalog.DATASETS[name]
     path = dataset_path(name, source, data_dir, accept_mirror)
     splits = dataset.reader(path)
-    check_counts(path, splits, dataset.counts if source == "real" else _tiny_counts(name))
+    check_counts(path, splits, dataset.counts if source == "real" else dataset.tiny_counts)
     return splits
 
 

@@ -8,6 +8,42 @@ from pathlib import Path
 
 from course_lib.data import formats
 
+NUM_CLASSES = 10
+CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR_RECORD_BYTES = 1 + 32 * 32 * 3
+"""A CIFAR-10 binary record: one label byte, then 3072 pixels, channel-major."""
+
+
+@dataclass(frozen=True)
+class BatchFiles:
+    """The files of an unpacked CIFAR-10 folder: five training batches, one test batch, the class names."""
+
+    folder: str
+    train: tuple[str, ...]
+    test: str
+    meta: str
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (*self.train, self.test, self.meta)
+
+
+CIFAR_BINARY_FILES = BatchFiles(
+    "cifar-10-batches-bin", tuple(f"data_batch_{i}.bin" for i in range(1, 6)), "test_batch.bin", "batches.meta.txt"
+)
+CIFAR_PYTHON_FILES = BatchFiles(
+    "cifar-10-batches-py", tuple(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta"
+)
+MNIST_IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+TINY_MNIST_COUNTS = (1000, 200)
+TINY_CIFAR_COUNTS = (500, 200)
+"""(train, test) examples of the built-in tiny datasets."""
+
 
 @dataclass(frozen=True)
 class Remote:
@@ -26,22 +62,24 @@ class Dataset:
     `files` are downloaded into `subdir` of the cache. If `folder` is set, the single
     file is a tar archive that unpacks to that folder; otherwise `reader` reads the
     files where they lie (`reader` gets the file, or the folder for several files).
+    `counts` and `tiny_counts` are the (train, test) examples of the real and the tiny set.
     """
 
     name: str
     files: tuple[Remote, ...]
     reader: Callable[[Path], tuple[formats.Split, formats.Split]]
     counts: tuple[int, int]
+    tiny_counts: tuple[int, int]
     folder: str | None = None
     subdir: str = ""
 
 
 _MNIST_IDX_BASE = "https://storage.googleapis.com/cvdf-datasets/mnist/"  # the TF1 tutorial's source
 _MNIST_IDX_MD5 = {
-    "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
-    "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", 28881),
-    "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3", 1648877),
-    "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", 4542),
+    "x_train": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
+    "y_train": ("d53e105ee54ea40749a09fcbcd1e9432", 28881),
+    "x_test": ("9fb629c4189551a2d022fa330f9573f3", 1648877),
+    "y_test": ("ec29112dd5afa0611ce80d1b7f02629c", 4542),
 }
 
 MNIST_NPZ = Dataset(
@@ -54,17 +92,20 @@ MNIST_NPZ = Dataset(
             11490434,
         ),
     ),
-    reader=formats.read_mnist_npz,
+    reader=lambda path: formats.read_mnist_npz(path),
     counts=(60000, 10000),
+    tiny_counts=TINY_MNIST_COUNTS,
 )
 
 MNIST_IDX = Dataset(
     name="mnist-idx",
     files=tuple(
-        Remote(name, _MNIST_IDX_BASE + name, f"md5:{md5}", size) for name, (md5, size) in _MNIST_IDX_MD5.items()
+        Remote(name, _MNIST_IDX_BASE + name, f"md5:{_MNIST_IDX_MD5[key][0]}", _MNIST_IDX_MD5[key][1])
+        for key, name in MNIST_IDX_FILES.items()
     ),
-    reader=formats.read_mnist_idx,
+    reader=lambda path: formats.read_mnist_idx(path),
     counts=(60000, 10000),
+    tiny_counts=TINY_MNIST_COUNTS,
     subdir="mnist",
 )
 
@@ -78,9 +119,10 @@ CIFAR10_BINARY = Dataset(
             170052171,
         ),
     ),
-    reader=formats.read_cifar_binary,
+    reader=lambda path: formats.read_cifar_binary(path),
     counts=(50000, 10000),
-    folder="cifar-10-batches-bin",
+    tiny_counts=TINY_CIFAR_COUNTS,
+    folder=CIFAR_BINARY_FILES.folder,
 )
 
 CIFAR10_PYTHON = Dataset(
@@ -93,9 +135,10 @@ CIFAR10_PYTHON = Dataset(
             170498071,
         ),
     ),
-    reader=formats.read_cifar_python,
+    reader=lambda path: formats.read_cifar_python(path),
     counts=(50000, 10000),
-    folder="cifar-10-batches-py",
+    tiny_counts=TINY_CIFAR_COUNTS,
+    folder=CIFAR_PYTHON_FILES.folder,
 )
 
 DATASETS = {d.name: d for d in (MNIST_NPZ, MNIST_IDX, CIFAR10_BINARY, CIFAR10_PYTHON)}

@@ -11,6 +11,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 from tqdm import tqdm
@@ -30,11 +31,8 @@ class DownloadFailed(Exception):
 def file_digest(path: Path, checksum: str) -> str:
     """Return `algo:hex` of `path`, with the algorithm named in `checksum`."""
     algo = checksum.split(":", 1)[0]
-    h = hashlib.new(algo)
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return f"{algo}:{h.hexdigest()}"
+        return f"{algo}:{hashlib.file_digest(f, algo).hexdigest()}"
 
 
 def _marker(path: Path) -> Path:
@@ -120,7 +118,9 @@ def extract(archive: Path, folder: str, check) -> Path:
     """Unpack `archive` and move its `folder` beside it, atomically; `check(path)` validates it first.
 
     Unpacks into a temporary folder first, so an interrupted or failed extraction
-    leaves no partial folder behind.
+    leaves no partial folder behind. The whole compressed stream is read, so its own
+    integrity checks (gzip's CRC-32 and length) run even where the tar ends early.
+    Errors name `archive`, never the temporary folder.
     """
     target = archive.parent / folder
     tmp = Path(tempfile.mkdtemp(dir=archive.parent, prefix=f".{folder}.", suffix=".tmp"))
@@ -128,12 +128,18 @@ def extract(archive: Path, folder: str, check) -> Path:
         try:
             with tarfile.open(archive) as tar:
                 tar.extractall(tmp, filter="data")
-        except (tarfile.TarError, OSError, EOFError) as e:
+                while tar.fileobj.read(CHUNK):  # to the end: gzip checks its CRC and length there
+                    pass
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
             raise InvalidDataError(archive, f"the archive is truncated or corrupt ({e})") from None
         unpacked = tmp / folder
         if not unpacked.is_dir():
             raise InvalidDataError(archive, f"the archive holds no folder {folder}/")
-        check(unpacked)
+        try:
+            check(unpacked)
+        except InvalidDataError as e:
+            inside = Path(e.path).relative_to(tmp) if Path(e.path).is_relative_to(tmp) else Path(e.path).name
+            raise InvalidDataError(archive, f"its {inside} is not valid: {e.problem}") from None
         os.replace(unpacked, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

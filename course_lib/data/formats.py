@@ -14,19 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib.data import catalog
 from course_lib.data.errors import InvalidDataError
-
-NUM_CLASSES = 10
-CIFAR_RECORD_BYTES = 1 + 32 * 32 * 3
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-CIFAR_BINARY_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6)) + ("test_batch.bin", "batches.meta.txt")
-CIFAR_PYTHON_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
-MNIST_IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte.gz",
-    "y_train": "train-labels-idx1-ubyte.gz",
-    "x_test": "t10k-images-idx3-ubyte.gz",
-    "y_test": "t10k-labels-idx1-ubyte.gz",
-}
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -37,7 +26,7 @@ def check_labels(path: Path, labels: np.ndarray, n_images: int) -> None:
         raise InvalidDataError(path, f"{n_images} images but {len(labels)} labels")
     if len(labels) == 0:
         raise InvalidDataError(path, "it holds no examples")
-    if labels.min() < 0 or labels.max() >= NUM_CLASSES:
+    if labels.min() < 0 or labels.max() >= catalog.NUM_CLASSES:
         raise InvalidDataError(path, f"labels must lie in 0..9, found {labels.min()}..{labels.max()}")
 
 
@@ -61,14 +50,14 @@ def read_idx(path: Path) -> np.ndarray:
 
 def read_mnist_idx(folder: Path) -> tuple[Split, Split]:
     """Read the four MNIST IDX files in `folder`."""
-    arrays = {key: read_idx(folder / name) for key, name in MNIST_IDX_FILES.items()}
+    arrays = {key: read_idx(folder / name) for key, name in catalog.MNIST_IDX_FILES.items()}
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[1:] != (28, 28):
             raise InvalidDataError(
-                folder / MNIST_IDX_FILES[f"x_{split}"], f"images have shape {x.shape[1:]}, not 28x28"
+                folder / catalog.MNIST_IDX_FILES[f"x_{split}"], f"images have shape {x.shape[1:]}, not 28x28"
             )
-        check_labels(folder / MNIST_IDX_FILES[f"y_{split}"], y, len(x))
+        check_labels(folder / catalog.MNIST_IDX_FILES[f"y_{split}"], y, len(x))
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
@@ -93,9 +82,9 @@ def read_mnist_npz(path: Path) -> tuple[Split, Split]:
 def read_cifar_records(path: Path) -> Split:
     """Read one CIFAR-10 binary batch: 3073-byte records, a label byte then 3072 channel-major pixels."""
     raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0 or raw.size % CIFAR_RECORD_BYTES:
-        raise InvalidDataError(path, f"{raw.size} bytes is not a whole number of {CIFAR_RECORD_BYTES}-byte records")
-    records = raw.reshape(-1, CIFAR_RECORD_BYTES)
+    if raw.size == 0 or raw.size % catalog.CIFAR_RECORD_BYTES:
+        raise InvalidDataError(path, f"{raw.size} bytes is not a whole number of {catalog.CIFAR_RECORD_BYTES}-byte records")
+    records = raw.reshape(-1, catalog.CIFAR_RECORD_BYTES)
     labels = records[:, 0]
     check_labels(path, labels, len(records))
     images = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
@@ -103,10 +92,11 @@ def read_cifar_records(path: Path) -> Split:
 
 
 def read_cifar_binary(folder: Path) -> tuple[Split, Split]:
-    """Read `cifar-10-batches-bin/` into NHWC uint8 arrays."""
-    require_files(folder, CIFAR_BINARY_FILES)
-    train = [read_cifar_records(folder / name) for name in CIFAR_BINARY_FILES[:5]]
-    test = read_cifar_records(folder / "test_batch.bin")
+    """Read an unpacked `cifar-10-batches-bin/` folder into NHWC uint8 arrays."""
+    files = catalog.CIFAR_BINARY_FILES
+    require_files(folder, files.all)
+    train = [read_cifar_records(folder / name) for name in files.train]
+    test = read_cifar_records(folder / files.test)
     return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train])), test
 
 
@@ -125,10 +115,11 @@ def read_cifar_pickle(path: Path) -> Split:
 
 
 def read_cifar_python(folder: Path) -> tuple[Split, Split]:
-    """Read `cifar-10-batches-py/` into NHWC uint8 arrays."""
-    require_files(folder, CIFAR_PYTHON_FILES)
-    train = [read_cifar_pickle(folder / name) for name in CIFAR_PYTHON_FILES[:5]]
-    test = read_cifar_pickle(folder / "test_batch")
+    """Read an unpacked `cifar-10-batches-py/` folder into NHWC uint8 arrays."""
+    files = catalog.CIFAR_PYTHON_FILES
+    require_files(folder, files.all)
+    train = [read_cifar_pickle(folder / name) for name in files.train]
+    test = read_cifar_pickle(folder / files.test)
     return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train])), test
 
 

@@ -18,12 +18,13 @@ import numpy as np
 from PIL import Image
 
 from course_lib import atomic
-from course_lib.data.formats import CIFAR_CLASSES, CIFAR_RECORD_BYTES, MNIST_IDX_FILES
+from course_lib.data.catalog import (
+    CIFAR_BINARY_FILES, CIFAR_CLASSES, CIFAR_PYTHON_FILES, CIFAR_RECORD_BYTES, MNIST_IDX_FILES, TINY_CIFAR_COUNTS,
+    TINY_MNIST_COUNTS,
+)  # fmt: skip
 
 VERSION = "tiny-v1"
-MNIST_COUNTS = (1000, 200)
-CIFAR_BATCH = 100
-CIFAR_COUNTS = (5 * CIFAR_BATCH, 200)
+CIFAR_BATCH = TINY_CIFAR_COUNTS[0] // len(CIFAR_PYTHON_FILES.train)
 SEED = 20261123
 
 
@@ -39,8 +40,8 @@ def ensure_tiny(root: Path) -> Path:
 def write_tiny(folder: Path) -> None:
     """Write every tiny dataset file into `folder`."""
     rng = np.random.default_rng(SEED)
-    mnist = [mnist_like(n, rng) for n in MNIST_COUNTS]
-    cifar = [cifar_like(n, rng) for n in CIFAR_COUNTS]
+    mnist = [mnist_like(n, rng) for n in TINY_MNIST_COUNTS]
+    cifar = [cifar_like(n, rng) for n in TINY_CIFAR_COUNTS]
     write_mnist(folder, *mnist)
     write_cifar_binary(folder, *cifar)
     write_cifar_python(folder, *cifar)
@@ -147,12 +148,13 @@ def _chw(x: np.ndarray) -> np.ndarray:
     return x.transpose(0, 3, 1, 2).reshape(len(x), -1)
 
 
-def _batches(train, test):
+def _batches(files, train, test):
+    """(file name, images, labels) of each batch file in `files`, the test batch last."""
     (xtr, ytr), (xte, yte) = train, test
-    for i in range(5):
+    for i, name in enumerate(files.train):
         sl = slice(i * CIFAR_BATCH, (i + 1) * CIFAR_BATCH)
-        yield f"data_batch_{i + 1}", xtr[sl], ytr[sl]
-    yield "test_batch", xte, yte
+        yield name, xtr[sl], ytr[sl]
+    yield files.test, xte, yte
 
 
 def cifar_binary_records(x: np.ndarray, y: np.ndarray) -> bytes:
@@ -170,25 +172,25 @@ def _tar(folder: Path, name: str, archive: Path) -> None:
 
 def write_cifar_binary(folder: Path, train, test) -> None:
     """Write `cifar-10-binary.tar.gz` holding `cifar-10-batches-bin/`."""
-    out = folder / "cifar-10-batches-bin"
+    out = folder / CIFAR_BINARY_FILES.folder
     out.mkdir()
-    for name, x, y in _batches(train, test):
-        (out / f"{name}.bin").write_bytes(cifar_binary_records(x, y))
-    (out / "batches.meta.txt").write_text("\n".join(CIFAR_CLASSES) + "\n")
+    for name, x, y in _batches(CIFAR_BINARY_FILES, train, test):
+        (out / name).write_bytes(cifar_binary_records(x, y))
+    (out / CIFAR_BINARY_FILES.meta).write_text("\n".join(CIFAR_CLASSES) + "\n")
     _tar(folder, out.name, folder / "cifar-10-binary.tar.gz")
 
 
 def write_cifar_python(folder: Path, train, test) -> None:
     """Write `cifar-10-python.tar.gz` holding the pickled batches of `cifar-10-batches-py/`."""
-    out = folder / "cifar-10-batches-py"
+    out = folder / CIFAR_PYTHON_FILES.folder
     out.mkdir()
-    for name, x, y in _batches(train, test):
+    for name, x, y in _batches(CIFAR_PYTHON_FILES, train, test):
         batch = {b"batch_label": name.encode(), b"labels": [int(v) for v in y], b"data": _chw(x),
                  b"filenames": [f"{name}_{i}.png".encode() for i in range(len(y))]}  # fmt: skip
         with open(out / name, "wb") as f:
             pickle.dump(batch, f, protocol=2)
     meta = {b"label_names": [c.encode() for c in CIFAR_CLASSES], b"num_cases_per_batch": CIFAR_BATCH, b"num_vis": 3072}
-    with open(out / "batches.meta", "wb") as f:
+    with open(out / CIFAR_PYTHON_FILES.meta, "wb") as f:
         pickle.dump(meta, f, protocol=2)
     _tar(folder, out.name, folder / "cifar-10-python.tar.gz")
 

@@ -1,8 +1,5 @@
 """Make student copies of a notebook and grade them with nbval against the reference outputs.
 
-    python -m course_lib.grading student-copy notebooks/02_softmax_cross_entropy.ipynb OUT.ipynb
-    python -m course_lib.grading grade STUDENT.ipynb [--reference notebooks/NAME.ipynb]
-
 nbval alone compares a notebook with its *own* stored outputs, so it cannot tell a right answer
 from a wrong one a student saved. `grade` first copies the reference outputs of every checked
 cell (`# NBVAL_CHECK_OUTPUT`) into the student's notebook, parameterizes it for the tiny data,
@@ -12,7 +9,6 @@ reference output.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import re
 import subprocess
@@ -21,10 +17,9 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-import papermill
 
-from course_lib.course import NOTEBOOK_DIR, NOTEBOOKS
-from course_lib.harness import run_parameters
+from course_lib.tools.course_map import NAMES
+from course_lib.tools.notebooks import prepare, run_parameters
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 SOLUTION = re.compile(r"(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?# END SOLUTION[ \t]*\n?", re.DOTALL)
@@ -65,16 +60,15 @@ def with_reference_outputs(student: nbformat.NotebookNode, reference: nbformat.N
     return problems
 
 
-def grade(student_path: Path, reference_path: Path | None = None) -> int:
+def grade(student_path: Path, reference_path: Path) -> int:
     """Run the student's notebook on the tiny data and compare its check cells; returns pytest's exit code."""
-    reference_path = reference_path or NOTEBOOK_DIR / student_path.name
-    if not reference_path.exists():
-        raise SystemExit(f"no reference notebook {reference_path}; name one with --reference")
+    if not reference_path.is_file():
+        raise FileNotFoundError(f"no reference notebook {reference_path}; name one with --reference")
     student = nbformat.read(student_path, as_version=4)
     problems = with_reference_outputs(student, nbformat.read(reference_path, as_version=4))
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
-    course_nb = next((nb for nb in NOTEBOOKS if nb.name == reference_path.name), None)
+    course_nb = NAMES.get(reference_path.name)
     with tempfile.TemporaryDirectory() as tmp:
         merged, prepared = Path(tmp) / "merged.ipynb", Path(tmp) / reference_path.name
         nbformat.write(student, merged)
@@ -82,30 +76,8 @@ def grade(student_path: Path, reference_path: Path | None = None) -> int:
         if course_nb is None:
             parameters = {"metrics_path": str(metrics_path)}
         else:
-            parameters = run_parameters(course_nb, "tiny", metrics_path, declared_in=merged)
-        papermill.execute_notebook(
-            str(merged), str(prepared), parameters=parameters, prepare_only=True, progress_bar=False
-        )
-        pytest = [sys.executable, "-m", "pytest", "-p", "course_lib.nbval_plugin", "-p", "no:cacheprovider"]
+            parameters = run_parameters(course_nb, merged, "tiny", metrics_path)
+        prepare(merged, prepared, parameters)
+        pytest = [sys.executable, "-m", "pytest", "-p", "course_lib.tools.nbval_plugin", "-p", "no:cacheprovider"]
         code = subprocess.call([*pytest, "--nbval-lax", "-q", str(prepared)], cwd=tmp)
     return 1 if problems else code
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    copy_cmd = sub.add_parser("student-copy", help="write a copy with the solutions removed")
-    copy_cmd.add_argument("notebook", type=Path)
-    copy_cmd.add_argument("output", type=Path)
-    grade_cmd = sub.add_parser("grade", help="grade a student's notebook against the reference outputs")
-    grade_cmd.add_argument("notebook", type=Path)
-    grade_cmd.add_argument("--reference", type=Path, default=None)
-    args = parser.parse_args(argv)
-    if args.command == "student-copy":
-        nbformat.write(strip_solutions(nbformat.read(args.notebook, as_version=4)), args.output)
-        return 0
-    return grade(args.notebook, args.reference)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

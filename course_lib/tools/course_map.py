@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-
 
 @dataclass(frozen=True)
 class Figure:
@@ -26,10 +24,6 @@ class Notebook:
     datasets: tuple[str, ...] = ()
     tiny_parameters: dict = field(default_factory=dict)
     figures: tuple[Figure, ...] = ()
-
-    @property
-    def path(self) -> Path:
-        return NOTEBOOK_DIR / self.name
 
     @property
     def stem(self) -> str:
@@ -136,3 +130,5 @@ NOTEBOOKS = (
         ),
     ),
 )
+
+NAMES = {nb.name: nb for nb in NOTEBOOKS}

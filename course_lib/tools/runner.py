@@ -1,0 +1,139 @@
+"""Run the whole course headless with papermill and write a results table.
+
+Executed notebooks go to OUT/notebooks/, metrics to OUT/metrics/, the table to OUT/results.md.
+A notebook that fails is kept (executed up to the failing cell) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from course_lib import data
+from course_lib.metrics import load_metrics, save_metrics
+from course_lib.tools.course_map import NOTEBOOKS, Notebook
+from course_lib.tools.notebooks import execute, run_parameters
+
+REFERENCE_STATUS = Path("results") / "metrics" / "status.json"
+
+
+def preflight(notebooks: tuple[Notebook, ...], data_dir: str, accept_mirror: bool) -> None:
+    """Make sure every real dataset the notebooks need is available (downloading it if possible)."""
+    for name in dict.fromkeys(d for nb in notebooks for d in nb.datasets):
+        data.dataset_path(name, "real", data_dir or None, accept_mirror or None)
+
+
+def reference_seconds(notebooks_dir: Path) -> dict[str, float]:
+    """Each notebook's run time in the reference run committed beside `notebooks_dir` (empty if none)."""
+    status = notebooks_dir.parent / REFERENCE_STATUS
+    if not status.is_file():
+        return {}
+    found = {stem: re.match(r"ok, (\d+) s", text) for stem, text in load_metrics(status).items()}
+    return {stem: float(m[1]) for stem, m in found.items() if m}
+
+
+def plan(notebooks: tuple[Notebook, ...], notebooks_dir: Path, tiny: bool) -> str:
+    """What the run will do: each notebook with its minutes in the reference run (real data)."""
+    seconds = reference_seconds(notebooks_dir)
+    lines = [f"Plan: {len(notebooks)} notebooks from {notebooks_dir}, on the {'tiny' if tiny else 'real'} data."]
+    for nb in notebooks:
+        known = f"{seconds[nb.stem] / 60:5.1f} min" if nb.stem in seconds else "    ? min"
+        lines.append(f"  {known}  {nb.name}")
+    if seconds and not tiny:
+        total = sum(seconds.get(nb.stem, 0) for nb in notebooks) / 60
+        lines.append(f"  about {total:.0f} min in all on the reference machine (results/results.md says which)")
+    elif tiny:
+        lines.append("  (minutes above are for the real data; the tiny data takes a few minutes in all)")
+    return "\n".join(lines)
+
+
+def run(
+    notebooks_dir: Path, out: Path, tiny: bool, data_dir: str = "", accept_mirror: bool = False, only: str = ""
+) -> int:
+    """Execute the notebooks in course order; return the number that failed.
+
+    The results table covers every notebook with metrics in `out`: a run with `only`
+    keeps the figures (and run status) of notebooks executed earlier into the same folder.
+    """
+    notebooks = tuple(nb for nb in NOTEBOOKS if only in nb.name)
+    source = "tiny" if tiny else "real"
+    print(plan(notebooks, notebooks_dir, tiny), flush=True)
+    if not tiny:
+        preflight(notebooks, data_dir, accept_mirror)
+    status_file = out / "metrics" / "status.json"
+    statuses = load_metrics(status_file) if status_file.exists() else {}
+    cells = {nb.stem: _code_cells(notebooks_dir / nb.name) for nb in notebooks}
+    failed = 0
+    with tqdm(total=sum(cells.values()), unit="cell", desc="course", file=sys.stdout) as bar:
+        for nb in notebooks:
+            bar.set_postfix_str(nb.stem)
+            status = _run_one(nb, notebooks_dir, out, source, data_dir, accept_mirror, lambda **_: bar.update())
+            statuses[nb.stem] = status
+            failed += status.startswith("FAILED")
+            bar.n = sum(cells[n.stem] for n in notebooks[: notebooks.index(nb) + 1])
+            bar.refresh()
+            tqdm.write(f"{nb.name}: {status}", file=sys.stdout)
+            save_metrics(status_file, statuses)
+    rows = [
+        (nb, statuses[nb.stem], load_metrics(p) if (p := out / "metrics" / f"{nb.stem}.json").exists() else {})
+        for nb in NOTEBOOKS
+        if nb.stem in statuses
+    ]
+    table = results_table(rows, source)
+    (out / "results.md").write_text(table)
+    print(table)
+    return failed
+
+
+def _code_cells(path: Path) -> int:
+    """Code cells papermill will run: the notebook's own and the injected-parameters cell."""
+    return 1 + sum(c.cell_type == "code" for c in nbformat.read(path, as_version=4).cells)
+
+
+def _run_one(nb: Notebook, notebooks_dir: Path, out: Path, source: str, data_dir: str, accept_mirror: bool, on_cell):
+    """Execute one notebook; return its status line ('ok, N s' or 'FAILED: ...')."""
+    metrics_path = out / "metrics" / f"{nb.stem}.json"
+    metrics_path.unlink(missing_ok=True)
+    parameters = run_parameters(nb, notebooks_dir / nb.name, source, metrics_path.resolve(), data_dir, accept_mirror)
+    start = time.perf_counter()
+    try:
+        execute(notebooks_dir / nb.name, out / "notebooks" / nb.name, parameters, on_cell=on_cell)
+    except Exception as e:  # noqa: BLE001 (papermill raises PapermillExecutionError; keep going)
+        tqdm.write(f"!! {nb.name} failed; partial output kept in {out / 'notebooks' / nb.name}\n{e}", file=sys.stderr)
+        return f"FAILED: {type(e).__name__}"
+    return f"ok, {time.perf_counter() - start:.0f} s"
+
+
+def results_table(rows: list[tuple[Notebook, str, dict]], source: str) -> str:
+    """Markdown: each notebook's measured key figures beside the figures its source tutorial published."""
+    lines = [
+        f"# Course run on {source} data, {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; Python {platform.python_version()}.",
+        "",
+        "| notebook | status | figure | measured | published |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for nb, status, metrics in rows:
+        for fig in nb.figures:
+            value = metrics.get(fig.key, "—")
+            lines.append(f"| {nb.stem} | {status} | {fig.label} | {_fmt(fig.key, value)} | {fig.published} |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(key: str, value) -> str:
+    if isinstance(value, float) and key.endswith("seconds"):
+        return f"{value:.1f}"
+    if isinstance(value, float):
+        if value and abs(value) < 1e-3:
+            return f"{value:.1e}"
+        return f"{value:.4f}" if abs(value) < 1 else f"{value:.1f}"
+    return str(value)

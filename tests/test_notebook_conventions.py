@@ -1,0 +1,56 @@
+"""The notebook conventions of CONTRIBUTING: one typed parameters cell, committed outputs, checked exercises."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from course_lib.tools.course_map import NOTEBOOKS
+from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS, check_parameters, notebook_parameters, run_parameters
+
+NAMES = [nb.name for nb in NOTEBOOKS]
+ASSIGNMENT = re.compile(r"^\w+\s*(:[^=]+)?=")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parameters_cell_is_single_and_fully_declared(name):
+    nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell tagged 'parameters'"
+    assigned = [line for line in cells[0].source.splitlines() if ASSIGNMENT.match(line)]
+    declared = notebook_parameters(CHECKOUT_NOTEBOOKS / name)
+    assert len(declared) == len(assigned), "papermill could not parse every parameter line (an '=' in a comment?)"
+    assert all(p["inferred_type_name"] != "None" for p in declared.values()), "annotate every parameter's type"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=NAMES)
+def test_tiny_parameters_exist_in_the_notebook(nb, tmp_path):
+    run_parameters(nb, CHECKOUT_NOTEBOOKS / nb.name, "tiny", tmp_path / "m.json")  # raises on a name the notebook does not declare
+
+
+def test_misspelt_parameter_is_refused():
+    with pytest.raises(ValueError, match="has no parameter"):
+        check_parameters(CHECKOUT_NOTEBOOKS / NAMES[1], {"epocs": 3})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_with_outputs_and_no_volatile_metadata(name):
+    nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "commit the notebook with the outputs of a full run"
+    assert "papermill" not in nb.metadata
+    assert not any("execution" in c.metadata or "papermill" in c.metadata for c in nb.cells)
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercise_solutions_are_followed_by_a_checked_cell(name):
+    nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code):
+        if "# BEGIN SOLUTION" in cell.source:
+            assert "# END SOLUTION" in cell.source
+            assert "NBVAL_CHECK_OUTPUT" in code[i + 1].source, "a check cell must follow each solution"
+            assert code[i + 1].outputs, "the check cell must carry the reference output"
