@@ -71,7 +71,9 @@ def notebook_metrics():
     def read(stem: str) -> dict:
         path = NBVAL_COPIES / "metrics" / f"{stem}.json"
         if not path.is_file():
-            pytest.fail(f"{stem} wrote no metrics in this session: run `pytest notebooks tests/test_notebook_figures.py`")
+            pytest.fail(
+                f"{stem} wrote no metrics in this session: run `pytest notebooks tests/test_notebook_figures.py`"
+            )
         return load_metrics(path)
 
     return read

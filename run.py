@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Set up the course and run it. Needs only Python 3.11+ with pip (Linux, macOS, Windows).
+"""Set up the course and run it. Needs only Python 3.11.4+ with pip (Linux, macOS, Windows).
 
-    python run.py course [--tiny] [--data-dir DIR] [--accept-mirror] [--out DIR]
-        execute every notebook headless, in course order; write OUT/results.md
+    python run.py course [--tiny] [--data-dir DIR] [--accept-mirror] [--out DIR] [--only TEXT]
+        execute every notebook headless, in course order; write OUT/results.md (`course run`)
     python run.py test [PYTEST ARGS]
-        run the whole test suite (course_lib unit tests, notebooks under papermill, nbval)
+        run the whole test suite: the same as `pytest` in this folder
+    python run.py setup [--newest]
+        (re)install the course into .venv; --newest takes the newest releases pyproject.toml
+        allows instead of the locked versions the committed outputs were made with
 
-The first call creates .venv/ beside this file and installs the course into it
-(`pip install -e .[test]`); later calls reinstall only when pyproject.toml changes.
+The first call creates .venv/ beside this file and installs the course into it with the
+versions pinned in constraints.txt; later calls reinstall only when pyproject.toml or
+constraints.txt change.
 """
 
 from __future__ import annotations
@@ -22,17 +26,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-NBVAL_COPIES = ROOT / "build" / "nbval"
+LOCK = ROOT / "constraints.txt"
+STAMP = VENV / ".course-installed"
 
 
 def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def setup() -> str:
-    """Create .venv and install the course into it if needed; return its Python."""
-    if sys.version_info < (3, 11):  # noqa: UP036 (run.py itself must start on older Pythons to say so)
-        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
+def _digest(mode: str) -> str:
+    text = (ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes() + mode.encode()
+    return f"{mode} {hashlib.sha256(text).hexdigest()}"
+
+
+def setup(newest: bool | None = None) -> str:
+    """Create .venv and install the course into it if needed; return its Python.
+
+    `newest=None` keeps the mode of the last install (locked by default).
+    """
+    if sys.version_info < (3, 11, 4):  # noqa: UP036 (run.py itself must start on older Pythons to say so)
+        sys.exit(f"Python 3.11.4 or newer is needed; this is {sys.version.split()[0]}.")
     python = venv_python()
     if not python.exists():
         print(f"creating {VENV}", flush=True)
@@ -41,29 +54,30 @@ def setup() -> str:
         except (OSError, subprocess.CalledProcessError) as e:
             shutil.rmtree(VENV, ignore_errors=True)
             sys.exit(f"could not create {VENV} ({e}). On Debian/Ubuntu install python3-venv, then run again.")
-    stamp = VENV / ".course-installed"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != digest:
+    installed = STAMP.read_text() if STAMP.exists() else ""
+    if newest is None:
+        newest = installed.startswith("newest ")
+    mode = "newest" if newest else "locked"
+    if installed != _digest(mode):
+        print(f"installing the course into {VENV} ({mode} package versions)", flush=True)
+        pins = ["--upgrade", "--upgrade-strategy", "eager"] if newest else ["--constraint", str(LOCK)]
         subprocess.check_call([str(python), "-m", "pip", "install", "--upgrade", "pip"])
-        subprocess.check_call([str(python), "-m", "pip", "install", "-e", f"{ROOT}[test]"])
-        stamp.write_text(digest)
+        subprocess.check_call([str(python), "-m", "pip", "install", *pins, "-e", f"{ROOT}[test]"])
+        STAMP.write_text(_digest(mode))
     return str(python)
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("course", "test"):
+    if not argv or argv[0] not in ("course", "test", "setup"):
         print(__doc__)
         return 2
+    if argv[0] == "setup":
+        setup(newest="--newest" in argv[1:])
+        return 0
     python = setup()
     if argv[0] == "course":
-        return subprocess.call([python, "-m", "course_lib.runner", *argv[1:]], cwd=ROOT)
-    # Tests never touch the user's data directory or the network.
-    env = dict(os.environ, COURSE_DATA_DIR=str(ROOT / "build" / "test-data"), COURSE_OFFLINE="1")
-    prepare = [python, "-m", "course_lib.harness", "prepare-nbval", str(NBVAL_COPIES)]
-    if subprocess.call(prepare, cwd=ROOT, env=env):
-        return 1
-    pytest = [python, "-m", "pytest", "tests", str(NBVAL_COPIES), "--nbval-lax", "--durations=5", *argv[1:]]
-    return subprocess.call(pytest, cwd=ROOT, env=env)
+        return subprocess.call([python, "-m", "course_lib.tools", "run", *argv[1:]], cwd=ROOT)
+    return subprocess.call([python, "-m", "pytest", *argv[1:]], cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ class BatchNormState:
         return cls(np.ones(channels), np.zeros(channels), np.zeros(channels), np.ones(channels))
 
 
-def normalize(x: np.ndarray, mean: np.ndarray, variance: np.ndarray, state: BatchNormState, epsilon: float) -> np.ndarray:
+def normalize(
+    x: np.ndarray, mean: np.ndarray, variance: np.ndarray, state: BatchNormState, epsilon: float
+) -> np.ndarray:
     """gamma * (x - mean) / sqrt(variance + epsilon) + beta, per channel (last axis)."""
     return state.gamma * (x - mean) / np.sqrt(variance + epsilon) + state.beta
 

@@ -90,7 +90,9 @@ def train_dataset(
     """Endless shuffled, distorted batches (the queue pipeline's `shuffle_batch`); see `distort_batch`."""
     ds = records(files).cache().repeat().shuffle(shuffle_buffer, seed=shuffle_seed)
     ds = ds.batch(batch_size, drop_remainder=True)
-    return ds.map(lambda x, y: (distort_batch(x, colour), y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return ds.map(lambda x, y: (distort_batch(x, colour), y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
 
 
 def test_dataset(

@@ -33,7 +33,9 @@ def lrn_reference(x: np.ndarray, depth_radius: int, bias: float, alpha: float, b
 class LocalResponseNormalization(keras.layers.Layer):
     """`tf.nn.lrn` as a Keras layer (channels last), saved and reloaded with its parameters."""
 
-    def __init__(self, depth_radius: int = 4, bias: float = 1.0, alpha: float = 0.001 / 9.0, beta: float = 0.75, **kwargs):
+    def __init__(
+        self, depth_radius: int = 4, bias: float = 1.0, alpha: float = 0.001 / 9.0, beta: float = 0.75, **kwargs
+    ):
         super().__init__(**kwargs)
         self.depth_radius, self.bias, self.alpha, self.beta = depth_radius, bias, alpha, beta
 

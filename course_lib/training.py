@@ -26,8 +26,13 @@ def timed_fit(
     """
     start = time.perf_counter()
     history = model.fit(
-        dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,
-        callbacks=callbacks, shuffle=False, verbose=verbose,
+        dataset,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=validation,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=verbose,
     )
     return history.history, time.perf_counter() - start
 

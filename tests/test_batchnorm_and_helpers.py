@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import keras
 import numpy as np
 import pytest
@@ -53,7 +55,12 @@ def test_random_crop_with_padding_translates_by_at_most_pad_pixels():
     out = augment.random_crop(images, 8, pad=2).numpy()
     padded = np.pad(images.numpy(), [(0, 0), (2, 2), (2, 2), (0, 0)], mode="reflect")
     for k in range(16):
-        shifts = [(dy, dx) for dy in range(5) for dx in range(5) if np.array_equal(out[k], padded[k, dy : dy + 8, dx : dx + 8])]
+        shifts = [
+            (dy, dx)
+            for dy in range(5)
+            for dx in range(5)
+            if np.array_equal(out[k], padded[k, dy : dy + 8, dx : dx + 8])
+        ]
         assert shifts, f"image {k} is not a window of its padded image"
     assert len({out[k].tobytes() for k in range(16)}) > 1
 
@@ -106,7 +113,9 @@ def test_flip_probabilities_average_the_mirror_images():
 
 def test_timed_fit_cuts_an_endless_dataset_into_epochs_and_runs_callbacks():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
     x = np.random.default_rng(0).random((8, 2)).astype(np.float32)
     endless = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4).repeat()
     finite = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4)
@@ -124,12 +133,23 @@ def test_time_budget_anneals_over_the_budget_stops_on_time_and_ignores_evaluatio
     )
     budget = training.TimeBudget(10, peak_lr=0.5, warmup=0.2, clock=lambda: now[0])
     rates = []
-    record = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs: rates.append(float(model.optimizer.learning_rate)))
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda batch, logs: rates.append(float(model.optimizer.learning_rate))
+    )
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.0), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     x = np.random.default_rng(0).random((8, 2)).astype(np.float32)
     data = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(2)
-    history = model.fit(data.repeat(), epochs=100, steps_per_epoch=4, validation_data=data, callbacks=[advance, budget, record], verbose=0)
+    history = model.fit(
+        data.repeat(),
+        epochs=100,
+        steps_per_epoch=4,
+        validation_data=data,
+        callbacks=[advance, budget, record],
+        verbose=0,
+    )
     assert (budget.steps, budget.seconds, len(history.history["loss"])) == (10, 10, 3)  # 4 + 4 + 2 steps
     np.testing.assert_allclose(rates, [budget.rate(k / 10) for k in range(10)], rtol=1e-6)
     np.testing.assert_allclose(budget.rates, rates, rtol=1e-6)
@@ -144,7 +164,9 @@ def test_time_budget_without_a_peak_rate_only_stops_training():
     advance = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: now.__setitem__(0, now[0] + 1))
     budget = training.TimeBudget(3, peak_lr=None, clock=lambda: now[0])
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     data = tf.data.Dataset.from_tensor_slices((np.ones((4, 2), np.float32), np.arange(4) % 2)).batch(2).repeat()
     model.fit(data, epochs=100, steps_per_epoch=2, callbacks=[advance, budget], verbose=0)
     assert budget.steps == 3 and budget.rates == [] and float(model.optimizer.learning_rate) == pytest.approx(1e-3)
@@ -166,9 +188,12 @@ def test_conv_bn_net_standardizes_its_input_and_outputs_logits():
 @pytest.mark.parametrize("norm", ["none", "before", "after"])
 def test_small_cnn_places_batch_normalization_as_asked(norm):
     kinds = [type(layer).__name__ for layer in models.small_cnn(norm).layers]
-    pairs = list(zip(kinds, kinds[1:]))
-    assert {"none": "BatchNormalization" not in kinds, "before": ("BatchNormalization", "ReLU") in pairs,
-            "after": ("ReLU", "BatchNormalization") in pairs}[norm]
+    pairs = list(itertools.pairwise(kinds))
+    assert {
+        "none": "BatchNormalization" not in kinds,
+        "before": ("BatchNormalization", "ReLU") in pairs,
+        "after": ("ReLU", "BatchNormalization") in pairs,
+    }[norm]
 
 
 def test_small_cnn_rejects_unknown_placement():

@@ -92,7 +92,10 @@ def test_batched_distortions_crop_real_windows_of_each_image():
             abs(np.corrcoef(out[k, ..., 0].ravel(), window.ravel())[0, 1])
             for dy in range(9)
             for dx in range(9)
-            for window in (images.numpy()[k, dy : dy + 24, dx : dx + 24, 0], images.numpy()[k, dy : dy + 24, dx : dx + 24, 0][:, ::-1])
+            for window in (
+                images.numpy()[k, dy : dy + 24, dx : dx + 24, 0],
+                images.numpy()[k, dy : dy + 24, dx : dx + 24, 0][:, ::-1],
+            )
         )
         assert best > 0.999
 
@@ -102,12 +105,16 @@ def test_test_views_are_the_centre_and_corner_crops_and_their_mirrors(record_fil
     image = tf.constant(x[0])
     np.testing.assert_allclose(
         cifar_records.center(image).numpy(),
-        tf.image.per_image_standardization(tf.image.resize_with_crop_or_pad(tf.cast(image, tf.float32), 24, 24)).numpy(),
+        tf.image.per_image_standardization(
+            tf.image.resize_with_crop_or_pad(tf.cast(image, tf.float32), 24, 24)
+        ).numpy(),
     )
     for top, left in cifar_records.CROP_OFFSETS:
         window = tf.image.per_image_standardization(tf.constant(x[0, top : top + 24, left : left + 24], tf.float32))
         np.testing.assert_allclose(cifar_records.view(image, top, left).numpy(), window.numpy(), atol=1e-6)
-        np.testing.assert_allclose(cifar_records.view(image, top, left, flip=True).numpy(), window.numpy()[:, ::-1], atol=1e-6)
+        np.testing.assert_allclose(
+            cifar_records.view(image, top, left, flip=True).numpy(), window.numpy()[:, ::-1], atol=1e-6
+        )
     views = next(iter(cifar_records.test_dataset([path], 20, top=0, left=8, flip=True)))[0].numpy()
     np.testing.assert_allclose(views[0], cifar_records.view(image, 0, 8, flip=True).numpy(), atol=1e-6)
 

@@ -27,7 +27,9 @@ def test_parameters_cell_is_single_and_fully_declared(name):
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=NAMES)
 def test_tiny_parameters_exist_in_the_notebook(nb, tmp_path):
-    run_parameters(nb, CHECKOUT_NOTEBOOKS / nb.name, "tiny", tmp_path / "m.json")  # raises on a name the notebook does not declare
+    run_parameters(
+        nb, CHECKOUT_NOTEBOOKS / nb.name, "tiny", tmp_path / "m.json"
+    )  # raises on a name the notebook does not declare
 
 
 def test_misspelt_parameter_is_refused():

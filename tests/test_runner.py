@@ -26,7 +26,9 @@ def fake_course(tmp_path, monkeypatch):
     """A two-notebook course in `tmp_path/notebooks`: one writes its figure, one raises."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    _notebook(folder / GOOD.name, "from course_lib.metrics import save_metrics\nsave_metrics(metrics_path, {'answer': 42})")
+    _notebook(
+        folder / GOOD.name, "from course_lib.metrics import save_metrics\nsave_metrics(metrics_path, {'answer': 42})"
+    )
     _notebook(folder / BAD.name, "raise RuntimeError('broken on purpose')")
     (tmp_path / "results" / "metrics").mkdir(parents=True)
     (tmp_path / "results" / "metrics" / "status.json").write_text(json.dumps({"00_good": "ok, 600 s"}))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from course_lib import atomic
 from course_lib.data import catalog, store, tiny
-from course_lib.data.errors import ChecksumMismatchError, DataError, DataNotFoundError, InvalidDataError
 from course_lib.data.catalog import CIFAR_CLASSES
+from course_lib.data.errors import ChecksumMismatchError, DataError, DataNotFoundError, InvalidDataError
 from course_lib.data.formats import Split, check_counts
 
 SOURCES = ("real", "tiny")

@@ -83,7 +83,9 @@ def read_cifar_records(path: Path) -> Split:
     """Read one CIFAR-10 binary batch: 3073-byte records, a label byte then 3072 channel-major pixels."""
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size == 0 or raw.size % catalog.CIFAR_RECORD_BYTES:
-        raise InvalidDataError(path, f"{raw.size} bytes is not a whole number of {catalog.CIFAR_RECORD_BYTES}-byte records")
+        raise InvalidDataError(
+            path, f"{raw.size} bytes is not a whole number of {catalog.CIFAR_RECORD_BYTES}-byte records"
+        )
     records = raw.reshape(-1, catalog.CIFAR_RECORD_BYTES)
     labels = records[:, 0]
     check_labels(path, labels, len(records))

@@ -19,9 +19,14 @@ from PIL import Image
 
 from course_lib import atomic
 from course_lib.data.catalog import (
-    CIFAR_BINARY_FILES, CIFAR_CLASSES, CIFAR_PYTHON_FILES, CIFAR_RECORD_BYTES, MNIST_IDX_FILES, TINY_CIFAR_COUNTS,
+    CIFAR_BINARY_FILES,
+    CIFAR_CLASSES,
+    CIFAR_PYTHON_FILES,
+    CIFAR_RECORD_BYTES,
+    MNIST_IDX_FILES,
+    TINY_CIFAR_COUNTS,
     TINY_MNIST_COUNTS,
-)  # fmt: skip
+)
 
 VERSION = "tiny-v1"
 CIFAR_BATCH = TINY_CIFAR_COUNTS[0] // len(CIFAR_PYTHON_FILES.train)

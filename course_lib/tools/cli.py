@@ -66,12 +66,16 @@ def _grade(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The `course` command line, one subcommand per task."""
-    top = argparse.ArgumentParser(prog="course", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = argparse.ArgumentParser(
+        prog="course", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = top.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
     run = sub.add_parser("run", help="execute every notebook headless, in course order; write OUT/results.md")
     run.add_argument("--tiny", action="store_true", help="use the built-in tiny datasets (offline, minutes)")
-    run.add_argument("--data-dir", default="", help="folder holding the datasets (default: $COURSE_DATA_DIR or ~/.course_data)")
+    run.add_argument(
+        "--data-dir", default="", help="folder holding the datasets (default: $COURSE_DATA_DIR or ~/.course_data)"
+    )
     run.add_argument("--accept-mirror", action="store_true", help="accept re-packed local copies, checked by structure")
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
     run.add_argument("--only", default="", help="run only the notebooks whose file name contains this")

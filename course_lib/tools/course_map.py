@@ -61,11 +61,17 @@ NOTEBOOKS = (
         figures=(
             Figure("short_test_accuracy", "Adam 1e-3, 3,000 steps: test accuracy", "≈ 73% (cookbook, official files)"),
             Figure("short_train_minutes", "Adam 1e-3, 3,000 steps: training minutes"),
-            Figure("long_test_accuracy", "annealed SGD + weight averaging: test accuracy", "≈ 86% after 100k steps (TF tutorial)"),
+            Figure(
+                "long_test_accuracy",
+                "annealed SGD + weight averaging: test accuracy",
+                "≈ 86% after 100k steps (TF tutorial)",
+            ),
             Figure("long_last_weights_accuracy", "… with the last weights instead of the average"),
             Figure("long_flip_tta_accuracy", "… with flip at test time"),
             Figure("long_ten_view_accuracy", "… with ten views at test time (AlexNet)"),
-            Figure("long_train_minutes", "annealed SGD: training minutes (time budget)", "≈ 4 h on a K40 GPU (TF tutorial)"),
+            Figure(
+                "long_train_minutes", "annealed SGD: training minutes (time budget)", "≈ 4 h on a K40 GPU (TF tutorial)"
+            ),
             Figure("long_steps", "annealed SGD: steps done in that time", "100,000 (TF tutorial)"),
         ),
     ),
@@ -91,7 +97,12 @@ NOTEBOOKS = (
         "06_cifar10_batchnorm_cnn.ipynb",
         "A Keras CNN with batch normalization: the published model, then a modern recipe",
         datasets=("cifar10-python",),
-        tiny_parameters={"published_epochs": 30, "improved_minutes": 0.2, "improved_batch_size": 64, "ablation_minutes": 0.05},
+        tiny_parameters={
+            "published_epochs": 30,
+            "improved_minutes": 0.2,
+            "improved_batch_size": 64,
+            "ablation_minutes": 0.05,
+        },
         figures=(
             Figure("published_non_trainable", "published model: non-trainable parameters", "512"),
             Figure("published_test_accuracy", "published model, 10 epochs: test accuracy", "73.67% (official files)"),
