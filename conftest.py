@@ -2,22 +2,25 @@
 
 - Policy: tests never touch the user's data or the network (`COURSE_OFFLINE=1`, a private
   `COURSE_DATA_DIR` under `build/`), whoever starts pytest.
-- Notebooks: each course notebook in `notebooks/` is collected as a copy parameterized for the tiny
-  data (`build/nbval/NAME.ipynb`) and executed once, cell by cell, by nbval in lax mode: cells marked
-  `# NBVAL_CHECK_OUTPUT` must reproduce their committed output. The copies write their key figures
-  to `build/nbval/metrics/`, where `tests/test_notebook_figures.py` checks them; notebook items run
-  first so those checks read this session's run.
-- Markers: `notebooks` (the runs above and their figure checks), `browser` (JupyterLab in Chromium).
+- Notebooks: each course notebook in `notebooks/` is executed once, cell by cell, by nbval in lax
+  mode, from a copy parameterized for the tiny data (`build/nbval/NAME.ipynb`): cells marked
+  `# NBVAL_CHECK_OUTPUT` must reproduce their committed output. The last item of each notebook,
+  `key figures`, checks the metrics that very run wrote (`tests/notebook_figures.py`).
+- Markers: `notebooks` (the runs above), `browser` (JupyterLab in Chromium).
   `pytest -m "not notebooks and not browser"` runs the fast unit tests alone.
+- Two pytest-xdist workers, one file per unit of work (`-n 2 --dist loadfile` in pyproject.toml), so
+  a notebook's cells stay in order in one kernel.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
-from nbval.plugin import IPyNbCell, IPyNbFile
+from _pytest.compat import legacy_path
+from nbval.plugin import IPyNbFile
 
 from course_lib.metrics import load_metrics
 from course_lib.tools.course_map import NAMES
@@ -30,50 +33,66 @@ NBVAL_COPIES = ROOT / "build" / "nbval"
 pytest_plugins = ["course_lib.tools.nbval_plugin"]
 
 
+def _figure_checks() -> dict:
+    spec = importlib.util.spec_from_file_location("notebook_figures", ROOT / "tests" / "notebook_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CHECKS
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ["COURSE_OFFLINE"] = "1"
     os.environ["COURSE_DATA_DIR"] = str(ROOT / "build" / "test-data")
     os.environ.pop("COURSE_ACCEPT_MIRROR", None)
-    config.addinivalue_line("markers", "notebooks: executes the course notebooks on the tiny data, or checks that run")
+    config.addinivalue_line("markers", "notebooks: executes a course notebook on the tiny data under nbval")
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium")
+    if not hasattr(config, "workerinput"):  # once, in the main process: xdist workers only read the copies
+        for nb in NAMES.values():
+            prepare_tiny_copy(nb, NOTEBOOKS, NBVAL_COPIES)
 
 
 class CourseNotebook(IPyNbFile):
-    """A course notebook's tiny-data copy, checked by nbval in lax mode."""
+    """A course notebook (`notebooks/NAME.ipynb` in test ids), run by nbval in lax mode from its tiny copy."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.compare_outputs = False
 
+    @property
+    def fspath(self):
+        """What nbval reads and where its kernel starts: the copy in `build/nbval/`."""
+        return legacy_path(NBVAL_COPIES / self.path.name)
+
     def collect(self):
-        for item in super().collect():
-            item.add_marker(pytest.mark.notebooks)
-            yield item
+        yield from super().collect()
+        yield KeyFigures.from_parent(self, name="key figures")
+
+
+class KeyFigures(pytest.Item):
+    """The figures the notebook's run just wrote: every key figure of the course map, and its checks."""
+
+    def runtest(self) -> None:
+        nb = NAMES[self.parent.path.name]
+        path = NBVAL_COPIES / "metrics" / f"{nb.stem}.json"
+        if not path.is_file():
+            pytest.fail(f"{nb.name} wrote no metrics: see its failing cell above")
+        metrics = load_metrics(path)
+        missing = [fig.key for fig in nb.figures if fig.key not in metrics]
+        assert not missing, f"{nb.name} reported no {missing}"
+        _figure_checks()[nb.stem](metrics)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.parent.path.name}: key figures"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     opt = parent.config.option
     if file_path.parent != NOTEBOOKS or file_path.name not in NAMES or opt.nbval or opt.nbval_lax:
         return None
-    copy = prepare_tiny_copy(NAMES[file_path.name], NOTEBOOKS, NBVAL_COPIES)
-    return CourseNotebook.from_parent(parent, path=copy)
+    return CourseNotebook.from_parent(parent, path=file_path)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Notebook cells first (in course order), so the figure checks read this session's metrics."""
-    items.sort(key=lambda item: not isinstance(item, IPyNbCell))
-
-
-@pytest.fixture
-def notebook_metrics():
-    """The key figures the tiny run of a notebook wrote in this session: `notebook_metrics(stem)`."""
-
-    def read(stem: str) -> dict:
-        path = NBVAL_COPIES / "metrics" / f"{stem}.json"
-        if not path.is_file():
-            pytest.fail(
-                f"{stem} wrote no metrics in this session: run `pytest notebooks tests/test_notebook_figures.py`"
-            )
-        return load_metrics(path)
-
-    return read
+    for item in items:
+        if isinstance(item.parent, CourseNotebook):
+            item.add_marker(pytest.mark.notebooks)

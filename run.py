@@ -44,7 +44,7 @@ def setup(newest: bool | None = None) -> str:
 
     `newest=None` keeps the mode of the last install (locked by default).
     """
-    if sys.version_info < (3, 11, 4):  # noqa: UP036 (run.py itself must start on older Pythons to say so)
+    if sys.version_info < (3, 11, 4):  # run.py itself must start on older Pythons to say so
         sys.exit(f"Python 3.11.4 or newer is needed; this is {sys.version.split()[0]}.")
     python = venv_python()
     if not python.exists():

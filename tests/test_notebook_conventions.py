@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import nbformat
@@ -56,3 +57,9 @@ def test_exercise_solutions_are_followed_by_a_checked_cell(name):
             assert "# END SOLUTION" in cell.source
             assert "NBVAL_CHECK_OUTPUT" in code[i + 1].source, "a check cell must follow each solution"
             assert code[i + 1].outputs, "the check cell must carry the reference output"
+
+
+def test_a_misspelt_tiny_parameter_in_the_course_map_is_refused_naming_the_declared_ones(tmp_path):
+    nb = dataclasses.replace(NOTEBOOKS[1], tiny_parameters={"epocs": 15})
+    with pytest.raises(ValueError, match=r"has no parameter\(s\) \['epocs'\]; it declares \[.*'epochs'.*\]"):
+        run_parameters(nb, CHECKOUT_NOTEBOOKS / nb.name, "tiny", tmp_path / "m.json")

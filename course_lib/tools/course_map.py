@@ -117,7 +117,7 @@ NOTEBOOKS = (
         "07_batch_normalization.ipynb",
         "Theory: batch normalization",
         datasets=("cifar10-python",),
-        tiny_parameters={"train_examples": 500, "epochs": 3},
+        tiny_parameters={"train_examples": 500, "epochs": 3, "learning_rates": [0.05, 0.8]},
         figures=(
             Figure("max_train_mode_error", "NumPy vs Keras, training mode: largest gap"),
             Figure("max_inference_mode_error", "NumPy vs Keras, inference mode: largest gap"),

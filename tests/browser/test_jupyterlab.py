@@ -118,6 +118,7 @@ def test_run_all_in_jupyterlab_leaves_every_cell_run_and_no_error(name, lab, bro
         page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         state = _wait_until_run(page)
         page.screenshot(path=str(WORK / "screenshots" / f"{Path(name).stem}.png"))
+        page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
     finally:
         page.close()
     assert state["errors"] == [], f"{name}: error output in JupyterLab"
