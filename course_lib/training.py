@@ -47,15 +47,27 @@ class TimeBudget(keras.callbacks.Callback):
     the validation data is not counted. On a shared CPU whose speed varies from minute to minute,
     this keeps both the budget and a schedule that really ends at zero. `seconds` and `steps` say
     what was used; `rates` holds the rate set before each step.
+
+    With `max_steps`, the budget is that many steps instead of `seconds`: the same schedule over
+    steps, so the run no longer depends on the machine's speed (the tiny test runs use it).
     """
 
     def __init__(
-        self, seconds: float, peak_lr: float | None, warmup: float = 0.1, clock: Callable[[], float] = time.perf_counter
+        self,
+        seconds: float,
+        peak_lr: float | None,
+        warmup: float = 0.1,
+        clock: Callable[[], float] = time.perf_counter,
+        max_steps: int | None = None,
     ):
         super().__init__()
-        if seconds <= 0 or not 0 <= warmup < 1:
-            raise ValueError(f"need seconds > 0 and 0 <= warmup < 1, got seconds={seconds}, warmup={warmup}")
+        if seconds <= 0 or not 0 <= warmup < 1 or (max_steps is not None and max_steps < 1):
+            raise ValueError(
+                f"need seconds > 0, 0 <= warmup < 1 and max_steps >= 1 if given; "
+                f"got seconds={seconds}, warmup={warmup}, max_steps={max_steps}"
+            )
         self.budget, self.peak_lr, self.warmup, self.clock = seconds, peak_lr, warmup, clock
+        self.max_steps = max_steps
         self.seconds, self.steps, self.rates = 0.0, 0, []
 
     def rate(self, progress: float) -> float:
@@ -71,13 +83,13 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.peak_lr is not None:
-            self.rates.append(self.rate(self._used() / self.budget))
+            self.rates.append(self.rate(self._progress()))
             self.model.optimizer.learning_rate.assign(self.rates[-1])
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
         self.seconds = self._used()
-        if self.seconds >= self.budget:
+        if self._progress() >= 1:
             self.model.stop_training = True
 
     def on_test_begin(self, logs=None):
@@ -85,6 +97,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_test_end(self, logs=None):
         self._paused += self.clock() - self._test_start
+
+    def _progress(self) -> float:
+        return self.steps / self.max_steps if self.max_steps else self._used() / self.budget
 
     def _used(self) -> float:
         return self.clock() - self._start - self._paused

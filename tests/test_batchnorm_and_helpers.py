@@ -149,6 +149,7 @@ def test_time_budget_anneals_over_the_budget_stops_on_time_and_ignores_evaluatio
         validation_data=data,
         callbacks=[advance, budget, record],
         verbose=0,
+        shuffle=False,
     )
     assert (budget.steps, budget.seconds, len(history.history["loss"])) == (10, 10, 3)  # 4 + 4 + 2 steps
     np.testing.assert_allclose(rates, [budget.rate(k / 10) for k in range(10)], rtol=1e-6)
@@ -168,8 +169,24 @@ def test_time_budget_without_a_peak_rate_only_stops_training():
         optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     )
     data = tf.data.Dataset.from_tensor_slices((np.ones((4, 2), np.float32), np.arange(4) % 2)).batch(2).repeat()
-    model.fit(data, epochs=100, steps_per_epoch=2, callbacks=[advance, budget], verbose=0)
+    model.fit(data, epochs=100, steps_per_epoch=2, callbacks=[advance, budget], verbose=0, shuffle=False)
     assert budget.steps == 3 and budget.rates == [] and float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+def test_a_step_budget_gives_the_same_schedule_over_steps_whatever_the_clock_says():
+    now = [0.0]
+    slow = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: now.__setitem__(0, now[0] + 1e6))
+    budget = training.TimeBudget(1, peak_lr=0.5, warmup=0.2, clock=lambda: now[0], max_steps=10)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.0), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
+    data = tf.data.Dataset.from_tensor_slices((np.ones((4, 2), np.float32), np.arange(4) % 2)).batch(2).repeat()
+    model.fit(data, epochs=100, steps_per_epoch=4, callbacks=[slow, budget], verbose=0, shuffle=False)
+    assert budget.steps == 10 and budget.seconds == 1e7, "a step budget ignores the (slow) clock"
+    np.testing.assert_allclose(budget.rates, [budget.rate(k / 10) for k in range(10)], rtol=1e-6)
+    with pytest.raises(ValueError, match="max_steps >= 1"):
+        training.TimeBudget(1, peak_lr=0.1, max_steps=0)
 
 
 def test_published_bn_cnn_has_the_published_parameter_counts():

@@ -74,6 +74,17 @@ def test_verified_cache_is_not_rehashed(data_dir, serve_as_official, monkeypatch
     assert calls == []
 
 
+def test_a_cached_file_that_changed_is_verified_again_and_refused(data_dir, serve_as_official):
+    serve_as_official("mnist-npz", "good")
+    data.load_mnist(fmt="npz", data_dir=data_dir)
+    cached = data_dir / "mnist.npz"
+    raw = bytearray(cached.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # same size; a new modification time
+    cached.write_bytes(bytes(raw))
+    with pytest.raises(data.ChecksumMismatchError, match="Checksum mismatch for"):
+        data.load_mnist(fmt="npz", data_dir=data_dir)
+
+
 def test_archive_is_extracted_once(data_dir, serve_as_official, monkeypatch):
     serve_as_official("cifar10-python", "good")
     data.load_cifar10(fmt="python", data_dir=data_dir)

@@ -27,13 +27,16 @@ def test_student_copy_removes_every_solution(tmp_path):
 
 @pytest.fixture
 def student_notebook(tmp_path):
-    def write(change_solution: bool):
+    def write(change_solution: bool, keep_reference_outputs: bool = False, edit_check: bool = False):
         nb = nbformat.read(THEORY, as_version=4)
         if change_solution:
             cell = next(c for c in nb.cells if c.source.startswith("def my_softmax"))
             cell.source = NAIVE_SOFTMAX
+        if edit_check:  # a check cell rewritten so that it can only pass
+            cell = next(c for c in nb.cells if c.source.startswith(grading.CHECK_MARK))
+            cell.source = grading.CHECK_MARK + "\nprint('all good')"
         for cell in nb.cells:  # a student's own run: its outputs must not matter
-            if cell.cell_type == "code":
+            if cell.cell_type == "code" and not keep_reference_outputs:
                 cell.outputs = []
         path = tmp_path / THEORY.name
         nbformat.write(nb, path)
@@ -48,3 +51,12 @@ def test_reference_solution_passes_from_the_command_line(student_notebook):
 
 def test_wrong_solution_fails_its_check(student_notebook):
     assert grading.grade(student_notebook(change_solution=True), THEORY) != 0
+
+
+def test_wrong_solution_fails_even_with_the_reference_outputs_saved_in_the_file(student_notebook):
+    assert grading.grade(student_notebook(change_solution=True, keep_reference_outputs=True), THEORY) != 0
+
+
+def test_an_edited_check_cell_fails(student_notebook, capsys):
+    assert grading.grade(student_notebook(change_solution=False, edit_check=True), THEORY) != 0
+    assert "check cell missing or edited" in capsys.readouterr().err

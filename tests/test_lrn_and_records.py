@@ -127,3 +127,16 @@ def test_test_dataset_knows_its_length_and_rejects_truncated_files(record_file, 
     truncated.write_bytes(Path(path).read_bytes()[:-5])
     with pytest.raises(ValueError, match="truncated"):
         cifar_records.test_dataset([str(truncated)], batch_size=6)
+
+
+def test_lrn_layer_with_a_non_default_parameter_set_reloads_that_set(tmp_path):
+    import keras
+
+    params = {"depth_radius": 3, "bias": 2.5, "alpha": 3e-3, "beta": 0.6}  # no parameter at its default
+    model = keras.Sequential([keras.Input((3, 3, 8)), lrn.LocalResponseNormalization(**params, name="lrn")])
+    x = np.random.default_rng(2).normal(0, 4, size=(2, 3, 3, 8)).astype(np.float32)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    config = reloaded.get_layer("lrn").get_config()
+    assert {k: config[k] for k in params} == pytest.approx(params)
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), lrn.lrn_reference(x, **params), rtol=1e-5, atol=1e-6)

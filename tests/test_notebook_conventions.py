@@ -63,3 +63,15 @@ def test_a_misspelt_tiny_parameter_in_the_course_map_is_refused_naming_the_decla
     nb = dataclasses.replace(NOTEBOOKS[1], tiny_parameters={"epocs": 15})
     with pytest.raises(ValueError, match=r"has no parameter\(s\) \['epocs'\]; it declares \[.*'epochs'.*\]"):
         run_parameters(nb, CHECKOUT_NOTEBOOKS / nb.name, "tiny", tmp_path / "m.json")
+
+
+EXEMPT_FROM_EXERCISES = {"00_environment_check.ipynb": "it checks the set-up; there is nothing to practise yet"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_lesson_has_at_least_two_graded_exercises(name):
+    if name in EXEMPT_FROM_EXERCISES:
+        pytest.skip(f"exempt: {EXEMPT_FROM_EXERCISES[name]}")
+    nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
+    solutions = [c for c in nb.cells if c.cell_type == "code" and "# BEGIN SOLUTION" in c.source]
+    assert len(solutions) >= 2, "CONTRIBUTING: every notebook has at least two graded exercises"

@@ -15,11 +15,12 @@ def offline(monkeypatch):
     monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("tried the network"))
 
 
-def test_nothing_available_names_file_places_url_and_fixes(data_dir, monkeypatch, leftovers):
+def test_nothing_available_names_file_places_url_and_fixes(data_dir, monkeypatch, offline):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     with pytest.raises(data.DataNotFoundError) as err:
         data.load_cifar10(fmt="binary", data_dir=data_dir)
     text = str(err.value)
+    assert "failed: downloads are off (COURSE_OFFLINE=1)" in text, "COURSE_OFFLINE, not the network, stopped it"
     assert "cifar-10-binary.tar.gz is not available" in text
     assert str(data_dir / "cifar-10-batches-bin") in text and str(data_dir / "cifar-10-binary.tar.gz") in text
     assert "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz" in text
@@ -94,10 +95,25 @@ def test_corrupt_archive_with_mirror_switch_leaves_no_partial_folder(data_dir, t
     assert leftovers(data_dir) == []
 
 
-def test_data_dir_comes_from_argument_then_environment(data_dir, monkeypatch, tmp_path):
+def test_data_dir_comes_from_argument_then_environment_then_home(data_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert data.store.cache_dir() == tmp_path / "home" / ".course_data"
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "from-env"))
     assert data.store.cache_dir() == tmp_path / "from-env"
     assert data.store.cache_dir(data_dir) == data_dir
+
+
+def test_status_says_what_is_present_without_downloading(data_dir, tiny_files, offline):
+    shutil.copy(tiny_files / "mnist.npz", data_dir)
+    data.load_cifar10("tiny", fmt="binary", data_dir=tiny_files)
+    shutil.copytree(tiny_files / "tiny-v1" / "cifar-10-batches-bin", data_dir / "cifar-10-batches-bin")
+    status = data.status(data_dir)
+    assert status["mnist-npz"] == f"present: {data_dir / 'mnist.npz'}"
+    assert status["cifar10-binary"] == f"unpacked: {data_dir / 'cifar-10-batches-bin'}"
+    assert status["cifar10-python"] == "missing: https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    assert status["mnist-idx"].startswith("missing: https://storage.googleapis.com/cvdf-datasets/mnist/")
+    assert status["mnist-idx"].endswith(" ...")
+    assert sorted(p.name for p in data_dir.iterdir()) == ["cifar-10-batches-bin", "mnist.npz"], "nothing fetched"
 
 
 def test_unknown_source_is_a_clear_error(data_dir):
@@ -106,7 +122,7 @@ def test_unknown_source_is_a_clear_error(data_dir):
 
 
 def test_cifar10_image_folders_are_written_once_from_the_python_batches(
-    data_dir, tiny_files, serve_as_official, offline, leftovers
+    data_dir, tiny_files, serve_as_official, offline, leftovers, monkeypatch
 ):
     serve_as_official("cifar10-python")
     shutil.copy(tiny_files / "cifar-10-python.tar.gz", data_dir)
@@ -115,6 +131,9 @@ def test_cifar10_image_folders_are_written_once_from_the_python_batches(
     assert len(list((root / "train").rglob("*.png"))) == 500 and len(list((root / "test").rglob("*.png"))) == 200
     assert sorted(p.name for p in (root / "train").iterdir()) == sorted(data.CIFAR_CLASSES)
     assert leftovers(data_dir) == []
+    monkeypatch.setattr(
+        "course_lib.image_folders.write_class_folders", lambda *a, **k: pytest.fail("the image tree was written again")
+    )
     assert data.cifar10_image_folders(data_dir=data_dir) == root
 
 

@@ -92,3 +92,15 @@ def test_every_subcommand_has_help(capsys):
         with pytest.raises(SystemExit) as exit_:
             cli.main([sub, "--help"])
         assert exit_.value.code == 0 and f"usage: course {sub}" in capsys.readouterr().out
+
+
+def test_promote_drops_the_injected_parameters_and_run_metadata(fake_course, tmp_path):
+    out = tmp_path / "out"
+    cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "good"])
+    target = tmp_path / "promoted.ipynb"
+    assert cli.main(["promote", str(out / "notebooks" / GOOD.name), str(target)]) == 0
+    promoted = nbformat.read(target, as_version=4)
+    assert [c.source for c in promoted.cells] == [c.source for c in nbformat.read(fake_course / GOOD.name, 4).cells]
+    assert "papermill" not in promoted.metadata
+    assert not any({"papermill", "execution"} & set(c.metadata) for c in promoted.cells)
+    assert all(c.execution_count for c in promoted.cells), "the outputs of the run are kept"

@@ -57,7 +57,7 @@ NOTEBOOKS = (
         "03_cifar10_lrn_cnn.ipynb",
         "The classic CIFAR-10 CNN with LRN: queue pipeline, tf.data, two training recipes",
         datasets=("cifar10-binary",),
-        tiny_parameters={"batch_size": 32, "short_steps": 100, "long_minutes": 0.3, "eval_every": 50},
+        tiny_parameters={"batch_size": 32, "short_steps": 100, "long_max_steps": 150, "eval_every": 50},
         figures=(
             Figure("short_test_accuracy", "Adam 1e-3, 3,000 steps: test accuracy", "≈ 73% (cookbook, official files)"),
             Figure("short_train_minutes", "Adam 1e-3, 3,000 steps: training minutes"),
@@ -99,9 +99,9 @@ NOTEBOOKS = (
         datasets=("cifar10-python",),
         tiny_parameters={
             "published_epochs": 30,
-            "improved_minutes": 0.2,
+            "improved_max_steps": 80,
             "improved_batch_size": 64,
-            "ablation_minutes": 0.05,
+            "ablation_max_steps": 24,
         },
         figures=(
             Figure("published_non_trainable", "published model: non-trainable parameters", "512"),

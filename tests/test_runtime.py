@@ -1,0 +1,30 @@
+"""Runtime defaults set before TensorFlow loads: the course's value, the user's value kept, the warning if too late."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {"PATH": "/usr/bin:/bin", **env}
+    return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
+
+
+def test_importing_course_lib_turns_onednn_on_and_quiets_the_cpp_log():
+    out = _python(
+        "import os, course_lib; print(os.environ['TF_ENABLE_ONEDNN_OPTS'], os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    )
+    assert out.stdout.split() == ["1", "3"]
+
+
+def test_a_value_the_user_set_is_kept():
+    out = _python("import os, course_lib; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])", TF_ENABLE_ONEDNN_OPTS="0")
+    assert out.stdout.strip() == "0"
+    report = _python("from course_lib import runtime; print(runtime.speed_setting())", TF_ENABLE_ONEDNN_OPTS="0")
+    assert report.stdout.startswith("oneDNN CPU kernels: off (TF_ENABLE_ONEDNN_OPTS=0;")
+
+
+def test_tensorflow_imported_first_gets_a_warning_saying_what_to_do():
+    out = _python("import tensorflow, warnings; warnings.simplefilter('always'); import course_lib")
+    assert "TensorFlow was imported before course_lib" in out.stderr and "Import course_lib first" in out.stderr
