@@ -87,12 +87,15 @@ def view(image: tf.Tensor, top: int = 4, left: int = 4, flip: bool = False) -> t
 def train_dataset(
     files: Sequence[str], batch_size: int, shuffle_seed: int, colour: bool = True, shuffle_buffer: int = 20000
 ) -> tf.data.Dataset:
-    """Endless shuffled, distorted batches (the queue pipeline's `shuffle_batch`); see `distort_batch`."""
+    """Endless shuffled, distorted batches (the queue pipeline's `shuffle_batch`); see `distort_batch`.
+
+    The distortions are drawn in one thread so that a seeded run repeats exactly.
+    """
     ds = records(files).cache().repeat().shuffle(shuffle_buffer, seed=shuffle_seed)
     ds = ds.batch(batch_size, drop_remainder=True)
-    return ds.map(lambda x, y: (distort_batch(x, colour), y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE
-    )
+    # One thread draws the random distortions, in batch order, so a seeded run repeats exactly
+    # (parallel calls would take the random numbers in whatever order the threads run).
+    return ds.map(lambda x, y: (distort_batch(x, colour), y)).prefetch(tf.data.AUTOTUNE)
 
 
 def test_dataset(

@@ -22,7 +22,7 @@ def array_dataset(
     it pays off where records are read and decoded from files); reshuffled every epoch if
     `shuffle_seed` is given (training), in order otherwise (evaluation); `augment` runs on whole
     batches; labels become one-hot vectors if `num_classes` is given (needed for label
-    smoothing); prefetched.
+    smoothing); prefetched. Augmented batches are drawn in one thread so that a seeded run repeats.
     """
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels: they must match one to one")
@@ -37,4 +37,7 @@ def array_dataset(
             x = augment(x)
         return x, (y if num_classes is None else tf.one_hot(y, num_classes))
 
-    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # Random augmentation runs in one thread, in batch order, so a seeded run repeats exactly
+    # (parallel calls would take the random numbers in whatever order the threads run).
+    parallel = None if augment is not None else tf.data.AUTOTUNE
+    return ds.map(prepare, num_parallel_calls=parallel).prefetch(tf.data.AUTOTUNE)

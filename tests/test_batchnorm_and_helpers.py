@@ -229,3 +229,17 @@ def test_views_are_averaged_in_probability_space():
 def test_confusion_matrix_counts_true_rows_against_predicted_columns():
     matrix = evaluation.confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], 3)
     assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+
+
+def test_a_seeded_augmented_pipeline_repeats_exactly():
+    from course_lib import runtime
+
+    images = np.random.default_rng(0).integers(0, 256, size=(64, 8, 8, 3), dtype=np.uint8)
+
+    def batches():
+        runtime.seed_everything(3)
+        ds = pipelines.array_dataset(images, np.arange(64) % 10, 8, shuffle_seed=3, augment=augment.random_flip)
+        return [x.numpy() for x, _ in ds.repeat(3)]
+
+    first, second = batches(), batches()
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
