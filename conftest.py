@@ -93,6 +93,12 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the notebook items; hand out the longest work first (browser, then notebooks) to balance the workers."""
     for item in items:
         if isinstance(item.parent, CourseNotebook):
             item.add_marker(pytest.mark.notebooks)
+    items.sort(
+        key=lambda item: (
+            0 if item.get_closest_marker("browser") else 1 if isinstance(item.parent, CourseNotebook) else 2
+        )
+    )
