@@ -8,7 +8,7 @@
   `key figures`, checks the metrics that very run wrote (`tests/notebook_figures.py`).
 - Markers: `notebooks` (the runs above), `browser` (JupyterLab in Chromium).
   `pytest -m "not notebooks and not browser"` runs the fast unit tests alone.
-- Two pytest-xdist workers, one file per unit of work (`-n 2 --dist loadfile` in pyproject.toml), so
+- Two pytest-xdist workers, one file per unit of work (`-n 2 --dist loadfile --no-loadscope-reorder`), so
   a notebook's cells stay in order in one kernel.
 """
 
