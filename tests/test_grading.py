@@ -60,3 +60,10 @@ def test_wrong_solution_fails_even_with_the_reference_outputs_saved_in_the_file(
 def test_an_edited_check_cell_fails(student_notebook, capsys):
     assert grading.grade(student_notebook(change_solution=False, edit_check=True), THEORY) != 0
     assert "check cell missing or edited" in capsys.readouterr().err
+
+
+def test_grading_a_notebook_the_course_does_not_have_is_a_clear_error(tmp_path, capsys):
+    student = tmp_path / "99_unknown.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), student)
+    assert cli.main(["grade", str(student)]) == 2
+    assert "no reference notebook" in capsys.readouterr().err

@@ -60,8 +60,12 @@ def _student_copy(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    reference = args.reference or notebooks.notebooks_dir(args.notebooks) / args.notebook.name
-    return grading.grade(args.notebook, reference)
+    try:
+        reference = args.reference or notebooks.notebooks_dir(args.notebooks) / args.notebook.name
+        return grading.grade(args.notebook, reference)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 def parser() -> argparse.ArgumentParser:
