@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -33,6 +34,7 @@ NBVAL_COPIES = ROOT / "build" / "nbval"
 pytest_plugins = ["course_lib.tools.nbval_plugin"]
 
 
+@functools.cache
 def _figure_checks() -> dict:
     spec = importlib.util.spec_from_file_location("notebook_figures", ROOT / "tests" / "notebook_figures.py")
     module = importlib.util.module_from_spec(spec)
@@ -47,8 +49,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "notebooks: executes a course notebook on the tiny data under nbval")
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium")
     if not hasattr(config, "workerinput"):  # once, in the main process: xdist workers only read the copies
-        for nb in NAMES.values():
-            prepare_tiny_copy(nb, NOTEBOOKS, NBVAL_COPIES)
+        for name in _reached_notebooks(config):
+            prepare_tiny_copy(NAMES[name], NOTEBOOKS, NBVAL_COPIES)
+
+
+def _reached_notebooks(config: pytest.Config) -> list[str]:
+    """The course notebooks this session's paths (arguments or testpaths) lead to; none for `pytest tests/...`."""
+    paths = [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
+    return [name for name in NAMES if any(p == NOTEBOOKS / name or p in (NOTEBOOKS / name).parents for p in paths)]
 
 
 class CourseNotebook(IPyNbFile):

@@ -92,7 +92,7 @@ MNIST_NPZ = Dataset(
             11490434,
         ),
     ),
-    reader=lambda path: formats.read_mnist_npz(path),
+    reader=formats.read_mnist_npz,
     counts=(60000, 10000),
     tiny_counts=TINY_MNIST_COUNTS,
 )
@@ -103,7 +103,7 @@ MNIST_IDX = Dataset(
         Remote(name, _MNIST_IDX_BASE + name, f"md5:{_MNIST_IDX_MD5[key][0]}", _MNIST_IDX_MD5[key][1])
         for key, name in MNIST_IDX_FILES.items()
     ),
-    reader=lambda path: formats.read_mnist_idx(path),
+    reader=formats.read_mnist_idx,
     counts=(60000, 10000),
     tiny_counts=TINY_MNIST_COUNTS,
     subdir="mnist",
@@ -119,7 +119,7 @@ CIFAR10_BINARY = Dataset(
             170052171,
         ),
     ),
-    reader=lambda path: formats.read_cifar_binary(path),
+    reader=formats.read_cifar_binary,
     counts=(50000, 10000),
     tiny_counts=TINY_CIFAR_COUNTS,
     folder=CIFAR_BINARY_FILES.folder,
@@ -135,7 +135,7 @@ CIFAR10_PYTHON = Dataset(
             170498071,
         ),
     ),
-    reader=lambda path: formats.read_cifar_python(path),
+    reader=formats.read_cifar_python,
     counts=(50000, 10000),
     tiny_counts=TINY_CIFAR_COUNTS,
     folder=CIFAR_PYTHON_FILES.folder,

@@ -20,7 +20,7 @@ def notebooks_dir(chosen: str | os.PathLike | None = None) -> Path:
     """The folder holding the course notebooks: `chosen`, else the checkout's `notebooks/`, else `./notebooks`."""
     candidates = [Path(chosen)] if chosen else [CHECKOUT_NOTEBOOKS, Path.cwd() / "notebooks"]
     for folder in candidates:
-        if (folder / NOTEBOOKS[0].name).is_file() or (chosen and any(Path(chosen).glob("*.ipynb"))):
+        if (folder / NOTEBOOKS[0].name).is_file() or (chosen and any(folder.glob("*.ipynb"))):
             return folder.resolve()
     looked = ", ".join(str(c) for c in candidates)
     raise FileNotFoundError(
@@ -33,9 +33,12 @@ def notebook_parameters(path: Path) -> dict[str, dict]:
     return papermill.inspect_notebook(str(path))
 
 
-def check_parameters(path: Path, parameters: dict) -> None:
-    """Raise ValueError if `parameters` names anything the notebook's `parameters` cell does not declare."""
-    declared = notebook_parameters(path)
+def check_parameters(path: Path, parameters: dict, declared: dict | None = None) -> None:
+    """Raise ValueError if `parameters` names anything the notebook's `parameters` cell does not declare.
+
+    `declared` is the notebook's `notebook_parameters`, if the caller has read them already.
+    """
+    declared = notebook_parameters(path) if declared is None else declared
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         raise ValueError(f"{path.name} has no parameter(s) {unknown}; it declares {sorted(declared)}")
@@ -54,7 +57,7 @@ def run_parameters(
     parameters = {k: v for k, v in data_settings.items() if k in declared} | {"metrics_path": str(metrics_path)}
     if source == "tiny":
         parameters |= nb.tiny_parameters
-    check_parameters(path, parameters)
+    check_parameters(path, parameters, declared)
     return parameters
 
 

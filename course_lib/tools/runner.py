@@ -71,15 +71,15 @@ def run(
     status_file = out / "metrics" / "status.json"
     statuses = load_metrics(status_file) if status_file.exists() else {}
     cells = {nb.stem: _code_cells(notebooks_dir / nb.name) for nb in notebooks}
-    failed = 0
+    failed = done = 0
     with tqdm(total=sum(cells.values()), unit="cell", desc="course", file=sys.stdout) as bar:
         for nb in notebooks:
             bar.set_postfix_str(nb.stem)
             status = _run_one(nb, notebooks_dir, out, source, data_dir, accept_mirror, lambda **_: bar.update())
             statuses[nb.stem] = status
             failed += status.startswith("FAILED")
-            bar.n = sum(cells[n.stem] for n in notebooks[: notebooks.index(nb) + 1])
-            bar.refresh()
+            done += cells[nb.stem]
+            bar.update(done - bar.n)  # a failed notebook's unrun cells count as passed over
             tqdm.write(f"{nb.name}: {status}", file=sys.stdout)
             save_metrics(status_file, statuses)
     rows = [
