@@ -5,7 +5,8 @@
 - Notebooks: each course notebook in `notebooks/` is executed once, cell by cell, by nbval in lax
   mode, from a copy parameterized for the tiny data (`build/nbval/NAME.ipynb`): cells marked
   `# NBVAL_CHECK_OUTPUT` must reproduce their committed output. The last item of each notebook,
-  `key figures`, checks the metrics that very run wrote (`tests/notebook_figures.py`).
+  `key figures`, checks the metrics that very run wrote (`tests/notebook_figures.py`). After each
+  exercise's check cell, probe cells show that plausible wrong solutions fail it (`tests/wrong_solutions.py`).
 - Markers: `notebooks` (the runs above), `browser` (JupyterLab in Chromium).
   `pytest -m "not notebooks and not browser"` runs the fast unit tests alone.
 - Two pytest-xdist workers, one file per unit of work (`-n 2 --dist loadfile --no-loadscope-reorder`), so
@@ -19,6 +20,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+import nbformat
 import pytest
 from _pytest.compat import legacy_path
 from nbval.plugin import IPyNbFile
@@ -35,11 +37,12 @@ pytest_plugins = ["course_lib.tools.nbval_plugin"]
 
 
 @functools.cache
-def _figure_checks() -> dict:
-    spec = importlib.util.spec_from_file_location("notebook_figures", ROOT / "tests" / "notebook_figures.py")
+def _tests_module(name: str):
+    """A helper module of `tests/` (the figure checks, the wrong solutions), loaded once."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.CHECKS
+    return module
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,7 +53,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium")
     if not hasattr(config, "workerinput"):  # once, in the main process: xdist workers only read the copies
         for name in _reached_notebooks(config):
-            prepare_tiny_copy(NAMES[name], NOTEBOOKS, NBVAL_COPIES)
+            copy = prepare_tiny_copy(NAMES[name], NOTEBOOKS, NBVAL_COPIES)
+            nb = nbformat.read(copy, as_version=4)
+            _tests_module("wrong_solutions").probe_cells(nb, NAMES[name].stem)
+            nbformat.write(nb, copy)
 
 
 def _reached_notebooks(config: pytest.Config) -> list[str]:
@@ -87,7 +93,7 @@ class KeyFigures(pytest.Item):
         metrics = load_metrics(path)
         missing = [fig.key for fig in nb.figures if fig.key not in metrics]
         assert not missing, f"{nb.name} reported no {missing}"
-        _figure_checks()[nb.stem](metrics)
+        _tests_module("notebook_figures").CHECKS[nb.stem](metrics)
 
     def reportinfo(self):
         return self.path, None, f"{self.parent.path.name}: key figures"

@@ -7,6 +7,7 @@ import re
 
 import nbformat
 import pytest
+import wrong_solutions  # a helper beside this file (pytest puts tests/ on the path)
 
 from course_lib.tools.course_map import NOTEBOOKS
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS, check_parameters, notebook_parameters, run_parameters
@@ -75,3 +76,14 @@ def test_every_lesson_has_at_least_two_graded_exercises(name):
     nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
     solutions = [c for c in nb.cells if c.cell_type == "code" and "# BEGIN SOLUTION" in c.source]
     assert len(solutions) >= 2, "CONTRIBUTING: every notebook has at least two graded exercises"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_exercise_has_wrong_solutions_that_the_suite_probes(name):
+    """Each exercise's check is shown to fail on plausible wrong answers (`tests/wrong_solutions.py`)."""
+    nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
+    exercises = [wrong_solutions.exercise_name(c.source) for c in nb.cells if c.cell_type == "code"]
+    exercises = [e for e in exercises if e]
+    missing = [e for e in exercises if not wrong_solutions.WRONG.get(name.removesuffix(".ipynb"), {}).get(e)]
+    assert not missing, f"no wrong solutions for {missing} in tests/wrong_solutions.py"
+    assert wrong_solutions.probe_cells(nb, name.removesuffix(".ipynb")) >= len(exercises)

@@ -1,0 +1,296 @@
+"""Plausible wrong solutions for every course exercise: each must fail the check cell after it.
+
+`WRONG[notebook stem][function name]` lists wrong versions of the exercise's solution cell.
+The suite adds one probe cell per wrong version after the check cell in the tiny copy that nbval
+runs (`probe_cells`): the probe runs the check, swaps in the wrong version, runs the check again,
+puts the reference solution back, and fails if both runs print the same.
+`test_notebook_conventions` makes sure no exercise is left without a wrong version here.
+"""
+
+from __future__ import annotations
+
+import nbformat
+
+WRONG: dict[str, dict[str, list[str]]] = {
+    "01_mnist_softmax_regression": {
+        "manual_gradients": [
+            # forgets to average over the batch
+            (
+                "def manual_gradients(x, y_onehot, W, b):\n"
+                "    delta = tf.nn.softmax(x @ W + b) - y_onehot\n"
+                "    return tf.transpose(x) @ delta, tf.reduce_sum(delta, axis=0)\n"
+            ),
+            # softmax minus labels, not propagated through x
+            (
+                "def manual_gradients(x, y_onehot, W, b):\n"
+                "    delta = (tf.nn.softmax(x @ W + b) - y_onehot) / x.shape[0]\n"
+                "    return tf.transpose(x) @ delta / x.shape[1], tf.reduce_sum(delta, axis=0)\n"
+            ),
+        ],
+        "softmax_regression_parameters": [
+            # forgets the biases
+            (
+                "def softmax_regression_parameters(image_shape, num_classes):\n"
+                "    return int(np.prod(image_shape)) * num_classes\n"
+            ),
+            # ignores the colour channels
+            (
+                "def softmax_regression_parameters(image_shape, num_classes):\n"
+                "    return image_shape[0] * image_shape[1] * num_classes + num_classes\n"
+            ),
+        ],
+    },
+    "02_softmax_cross_entropy": {
+        "my_softmax": [
+            # no shift by the maximum: overflows on large logits
+            "def my_softmax(z):\n    e = np.exp(z)\n    return e / e.sum(axis=1, keepdims=True)\n",
+            # normalises over the batch instead of the classes
+            (
+                "def my_softmax(z):\n"
+                "    e = np.exp(z - z.max(axis=1, keepdims=True))\n"
+                "    return e / e.sum(axis=0, keepdims=True)\n"
+            ),
+        ],
+        "binary_cross_entropy_from_logit": [
+            # the textbook formula through the sigmoid: log(0) on large logits
+            (
+                "def binary_cross_entropy_from_logit(z, y):\n"
+                "    p = 1 / (1 + np.exp(-z))\n"
+                "    return -(y * np.log(p) + (1 - y) * np.log(1 - p))\n"
+            ),
+            # drops the |z| in the stable form
+            (
+                "def binary_cross_entropy_from_logit(z, y):\n"
+                "    return np.maximum(z, 0) - z * y + np.log1p(np.exp(-z))\n"
+            ),
+        ],
+    },
+    "03_cifar10_lrn_cnn": {
+        "decode_bytes": [
+            # reads the planes as if the pixels were interleaved (channels last)
+            (
+                "def decode_bytes(record):\n"
+                "    raw = np.frombuffer(record, dtype=np.uint8)\n"
+                "    return raw[1:].reshape(32, 32, 3), int(raw[0])\n"
+            ),
+            # swaps the colour planes (BGR)
+            (
+                "def decode_bytes(record):\n"
+                "    raw = np.frombuffer(record, dtype=np.uint8)\n"
+                "    return raw[1:].reshape(3, 32, 32).transpose(1, 2, 0)[..., ::-1], int(raw[0])\n"
+            ),
+        ],
+        "lrn_cnn_parameters": [
+            # 'same' pooling rounded down instead of up
+            (
+                "def lrn_cnn_parameters(input_size):\n"
+                "    side = input_size // 4\n"
+                "    conv = (5 * 5 * 3 * 64 + 64) + (5 * 5 * 64 * 64 + 64)\n"
+                "    dense = (side * side * 64 * 384 + 384) + (384 * 192 + 192) + (192 * 10 + 10)\n"
+                "    return conv + dense\n"
+            ),
+        ],
+    },
+    "04_l2_regularization": {
+        "decay_factor": [
+            "def decay_factor(learning_rate, l2):\n    return 1 - l2\n",
+            "def decay_factor(learning_rate, l2):\n    return 1 - learning_rate * l2 / 2\n",
+        ],
+        "l2_term": [
+            # counts the biases too
+            (
+                "def l2_term(model, weight_decay):\n"
+                "    return float(weight_decay * sum(tf.nn.l2_loss(w) for w in model.trainable_weights))\n"
+            ),
+            # forgets the 1/2 of tf.nn.l2_loss
+            (
+                "def l2_term(model, weight_decay):\n"
+                "    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]\n"
+                "    return float(weight_decay * sum(tf.reduce_sum(k**2) for k in kernels))\n"
+            ),
+        ],
+    },
+    "05_local_response_normalization": {
+        "lrn_fast": [
+            # sums the activations, not their squares
+            (
+                "def lrn_fast(x, depth_radius, bias, alpha, beta):\n"
+                "    padded = np.pad(x.astype(np.float64), [(0, 0)] * (x.ndim - 1) + [(depth_radius + 1, depth_radius)])\n"
+                "    cumulative = np.cumsum(padded, axis=-1)\n"
+                "    window = cumulative[..., 2 * depth_radius + 1 :] - cumulative[..., : -(2 * depth_radius + 1)]\n"
+                "    return x / (bias + alpha * window) ** beta\n"
+            ),
+            # a window one channel too short (misses the channel itself)
+            (
+                "def lrn_fast(x, depth_radius, bias, alpha, beta):\n"
+                "    squared = np.square(x.astype(np.float64))\n"
+                "    padded = np.pad(squared, [(0, 0)] * (x.ndim - 1) + [(depth_radius + 1, depth_radius)])\n"
+                "    cumulative = np.cumsum(padded, axis=-1)\n"
+                "    window = cumulative[..., 2 * depth_radius + 1 :] - cumulative[..., : -(2 * depth_radius + 1)]\n"
+                "    return x / (bias + alpha * (window - squared)) ** beta\n"
+            ),
+        ],
+        "lrn_of_constant": [
+            # a window of 2r channels instead of 2r + 1
+            (
+                "def lrn_of_constant(a, depth_radius, bias, alpha, beta):\n"
+                "    return a / (bias + alpha * 2 * depth_radius * a**2) ** beta\n"
+            ),
+        ],
+    },
+    "06_cifar10_batchnorm_cnn": {
+        "published_parameters": [
+            # 'same' convolutions: the map only halves at each pooling
+            (
+                "def published_parameters():\n"
+                "    side, c_in, trainable, non_trainable = 32, 3, 0, 0\n"
+                "    for c_out in (64, 128, 64):\n"
+                "        trainable += 3 * 3 * c_in * c_out + c_out + 2 * c_out\n"
+                "        non_trainable += 2 * c_out\n"
+                "        side, c_in = side // 2, c_out\n"
+                "    trainable += (side * side * c_in * 32 + 32) + (32 * 10 + 10)\n"
+                "    return trainable, non_trainable\n"
+            ),
+            # counts the moving statistics as trainable
+            (
+                "def published_parameters():\n"
+                "    side, c_in, trainable = 32, 3, 0\n"
+                "    for c_out in (64, 128, 64):\n"
+                "        trainable += 3 * 3 * c_in * c_out + c_out + 4 * c_out\n"
+                "        side, c_in = (side - 2) // 2, c_out\n"
+                "    trainable += (side * side * c_in * 32 + 32) + (32 * 10 + 10)\n"
+                "    return trainable, 0\n"
+            ),
+        ],
+        "most_confident_mistakes": [
+            # the most confident predictions, right or wrong
+            (
+                "def most_confident_mistakes(probabilities, labels, count):\n"
+                "    return np.argsort(-probabilities.max(axis=1), kind='stable')[:count]\n"
+            ),
+            # the least confident mistakes
+            (
+                "def most_confident_mistakes(probabilities, labels, count):\n"
+                "    predicted = probabilities.argmax(axis=1)\n"
+                "    wrong = np.flatnonzero(predicted != labels)\n"
+                "    return wrong[np.argsort(probabilities[wrong, predicted[wrong]], kind='stable')[:count]]\n"
+            ),
+        ],
+    },
+    "07_batch_normalization": {
+        "fold": [
+            # forgets the Dense layer's own bias
+            (
+                "def fold(kernel, bias, state, epsilon=1e-3):\n"
+                "    scale = state.gamma / np.sqrt(state.moving_variance + epsilon)\n"
+                "    return kernel * scale, state.beta - state.moving_mean * scale\n"
+            ),
+            # forgets epsilon
+            (
+                "def fold(kernel, bias, state, epsilon=1e-3):\n"
+                "    scale = state.gamma / np.sqrt(state.moving_variance)\n"
+                "    return kernel * scale, (bias - state.moving_mean) * scale + state.beta\n"
+            ),
+        ],
+        "steps_to_settle": [
+            # rounds down
+            ("def steps_to_settle(momentum, tolerance=0.01):\n    return int(np.log(tolerance) / np.log(momentum))\n"),
+        ],
+    },
+    "08_image_folder_loader": {
+        "list_images": [
+            # only files directly inside each class folder
+            (
+                "def list_images(root):\n"
+                "    root = pathlib.Path(root)\n"
+                "    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith('.'))\n"
+                "    return sorted(\n"
+                "        (p.relative_to(root).as_posix(), label)\n"
+                "        for label, name in enumerate(classes)\n"
+                "        for p in (root / name).iterdir()\n"
+                "        if p.is_file() and not p.name.startswith('.')\n"
+                "    )\n"
+            ),
+            # hidden files skipped, hidden sub-folders not
+            (
+                "def list_images(root):\n"
+                "    root = pathlib.Path(root)\n"
+                "    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith('.'))\n"
+                "    return sorted(\n"
+                "        (p.relative_to(root).as_posix(), label)\n"
+                "        for label, name in enumerate(classes)\n"
+                "        for p in (root / name).rglob('*')\n"
+                "        if p.is_file() and not p.name.startswith('.')\n"
+                "    )\n"
+            ),
+        ],
+        "my_stratified_split": [
+            # rounds each class's share down
+            (
+                "def my_stratified_split(labels, fraction, seed):\n"
+                "    rng = np.random.default_rng(seed)\n"
+                "    labels = np.asarray(labels)\n"
+                "    train, val = [], []\n"
+                "    for label in np.unique(labels):\n"
+                "        members = rng.permutation(np.flatnonzero(labels == label))\n"
+                "        n_val = int(len(members) * fraction)\n"
+                "        val.extend(members[:n_val])\n"
+                "        train.extend(members[n_val:])\n"
+                "    return np.array(train), np.array(val)\n"
+            ),
+            # one shuffled cut, not per class
+            (
+                "def my_stratified_split(labels, fraction, seed):\n"
+                "    order = np.random.default_rng(seed).permutation(len(labels))\n"
+                "    n_val = round(len(labels) * fraction)\n"
+                "    return order[n_val:], order[:n_val]\n"
+            ),
+        ],
+    },
+}
+
+PROBE = """# wrong-solution probe (added by the test suite): this version must fail the check above
+import contextlib as _contextlib
+import io as _io
+
+
+def _check_output(source):
+    printed = _io.StringIO()
+    try:
+        with _contextlib.redirect_stdout(printed):
+            exec(source, globals())
+    except Exception as error:
+        return f"{{printed.getvalue()}}raised {{type(error).__name__}}"
+    return printed.getvalue()
+
+
+_right = _check_output({check!r})
+exec({wrong!r}, globals())
+_wrong = _check_output({check!r})
+exec({solution!r}, globals())
+assert _wrong != _right, "this wrong solution passes the check:\\n" + {wrong!r}
+"""
+
+
+def exercise_name(source: str) -> str | None:
+    """The function an exercise cell defines (`def NAME(`), or None if the cell holds no exercise."""
+    if "# BEGIN SOLUTION" not in source:
+        return None
+    return source.split("def ", 1)[1].split("(", 1)[0]
+
+
+def probe_cells(nb: nbformat.NotebookNode, stem: str) -> int:
+    """Insert a probe after each exercise's check cell for every wrong version of it; return how many."""
+    cells, added = [], 0
+    for index, cell in enumerate(nb.cells):
+        cells.append(cell)
+        previous = nb.cells[index - 1] if index else None
+        name = exercise_name(previous.source) if previous is not None and previous.cell_type == "code" else None
+        if name is None:
+            continue
+        for wrong in WRONG.get(stem, {}).get(name, []):
+            probe = PROBE.format(check=cell.source, wrong=wrong, solution=previous.source)
+            cells.append(nbformat.v4.new_code_cell(probe))
+            added += 1
+    nb.cells = cells
+    return added
