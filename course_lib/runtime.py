@@ -29,6 +29,28 @@ def apply_defaults() -> None:
         os.environ.setdefault(name, value)
 
 
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the process's stderr closed, in a Jupyter kernel only.
+
+    TensorFlow 2.19+ writes its absl start-up lines from C++ at import time, straight to file
+    descriptor 2 and whatever `TF_CPP_MIN_LOG_LEVEL` says; a notebook would keep them as a stderr
+    output. Its Python logger is set to errors only, which drops advice such as "tf.function
+    retracing" (normal when a notebook builds one model after another). Outside a kernel nothing
+    changes (the course command and the tests see everything as usual).
+    """
+    if "tensorflow" in sys.modules or "ipykernel" not in sys.modules:
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    tensorflow.get_logger().setLevel("ERROR")
+
+
 def onednn_enabled() -> bool:
     """True if TensorFlow's oneDNN CPU kernels are switched on for this process."""
     return os.environ.get(ONEDNN, "") == "1"

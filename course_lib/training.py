@@ -10,29 +10,67 @@ import keras
 import tensorflow as tf
 
 
+class EpochTable(keras.callbacks.Callback):
+    """A compact training log: a header, then one row every `every` epochs (and after the last one).
+
+    Use it with `fit(..., verbose=0)` instead of Keras' progress bars, which fill a saved notebook
+    with a line per epoch and terminal control codes. Rows show the metrics Keras logs (loss,
+    accuracy, and the validation ones) and the seconds since training began.
+    """
+
+    def __init__(self, every: int = 1, print_fn: Callable[[str], None] = print):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be at least 1, got {every}")
+        self.every, self.print_fn = every, print_fn
+
+    def on_train_begin(self, logs=None):
+        self._start, self._keys, self._last_printed = time.perf_counter(), None, -1
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = [k for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs]
+            self.print_fn("epoch " + " ".join(f"{k:>12}" for k in self._keys) + "  seconds")
+        self._last_logs, self._last_epoch = logs, epoch
+        if (epoch + 1) % self.every == 0 or epoch + 1 == self.params.get("epochs"):
+            self._row(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if self._keys is not None and self._last_printed != self._last_epoch:  # stopped early: show where
+            self._row(self._last_epoch, self._last_logs)
+
+    def _row(self, epoch: int, logs: dict) -> None:
+        seconds = time.perf_counter() - self._start
+        self.print_fn(f"{epoch + 1:5d} " + " ".join(f"{logs[k]:12.4f}" for k in self._keys) + f"  {seconds:7.0f}")
+        self._last_printed = epoch
+
+
 def timed_fit(
     model: keras.Model,
     dataset: tf.data.Dataset,
     epochs: int,
     validation: tf.data.Dataset | None = None,
-    verbose: int = 2,
+    log_every: int | None = 1,
     steps_per_epoch: int | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> tuple[dict[str, list[float]], float]:
-    """`model.fit` for `epochs`, one progress line per epoch; returns the history and the wall time in seconds.
+    """`model.fit` for `epochs`, logged by an `EpochTable`; returns the history and the wall time in seconds.
 
-    `steps_per_epoch` cuts an endless dataset into "epochs" of that many steps. The time includes
-    the per-epoch evaluation on `validation`, if given.
+    `log_every` sets the table's row interval (None: no log). `steps_per_epoch` cuts an endless
+    dataset into "epochs" of that many steps. The time includes the per-epoch evaluation on
+    `validation`, if given.
     """
+    table = [] if log_every is None else [EpochTable(log_every)]
     start = time.perf_counter()
     history = model.fit(
         dataset,
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         validation_data=validation,
-        callbacks=callbacks,
+        callbacks=[*(callbacks or []), *table],
         shuffle=False,
-        verbose=verbose,
+        verbose=0,
     )
     return history.history, time.perf_counter() - start
 

@@ -23,23 +23,23 @@ from course_lib import data
 MARGIN = 0.05
 TINY = {
     "01_mnist_softmax_regression": {"test_accuracy": 0.94, "keras_test_accuracy": 0.94},
-    "03_cifar10_lrn_cnn": {
+    "04_cifar10_lrn_cnn": {
         "short_test_accuracy": 0.945, "long_last_weights_accuracy": 0.995, "long_test_accuracy": 0.47,
         "long_flip_tta_accuracy": 0.465, "long_ten_view_accuracy": 0.445,
     },
-    "04_l2_regularization": {"plain_test_accuracy": 0.99, "l2_test_accuracy": 0.98},
-    "06_cifar10_batchnorm_cnn": {
+    "05_l2_regularization": {"plain_test_accuracy": 0.99, "l2_test_accuracy": 0.98},
+    "07_cifar10_batchnorm_cnn": {
         "published_test_accuracy": 0.865, "improved_test_accuracy": 0.995, "improved_flip_tta_accuracy": 1.0,
     },
-    "07_batch_normalization": {"best_without_bn": 0.355, "best_with_bn": 0.335, "batch_4_accuracy": 0.94},
-    "08_image_folder_loader": {"test_accuracy": 0.54},
+    "08_batch_normalization": {"best_without_bn": 0.355, "best_with_bn": 0.335, "batch_4_accuracy": 0.94},
+    "09_image_folder_loader": {"test_accuracy": 0.54},
 }  # fmt: skip
-ABLATION = {  # notebook 06, 24 steps each
+ABLATION = {  # notebook 07, 24 steps each
     "full recipe": 0.805, "published network": 0.135, "no augmentation": 0.785, "Adam 1e-3, constant": 0.905,
     "no label smoothing": 0.785,
 }  # fmt: skip
-GAPS = {"plain_gap": 0.01, "l2_gap": 0.02}  # notebook 04
-BATCH_STATISTICS = {"1": 0.055, "2": 0.49, "8": 0.87, "64": 0.9, "500": 0.925}  # notebook 07, test batches of n
+GAPS = {"plain_gap": 0.01, "l2_gap": 0.02}  # notebook 05
+BATCH_STATISTICS = {"1": 0.055, "2": 0.49, "8": 0.87, "64": 0.9, "500": 0.925}  # notebook 08, test batches of n
 
 
 @functools.cache
@@ -75,13 +75,13 @@ def softmax_cross_entropy(m: dict) -> None:
 
 
 def cifar10_lrn_cnn(m: dict) -> None:
-    _reaches_tiny_figures("03_cifar10_lrn_cnn", m)
+    _reaches_tiny_figures("04_cifar10_lrn_cnn", m)
     assert m["long_steps"] == 150 and m["short_steps"] == 100, "the tiny runs train a fixed number of steps"
     assert min(m["short_test_accuracy"], m["long_last_weights_accuracy"]) > nearest_class_mean("cifar10")
 
 
 def l2_regularization(m: dict) -> None:
-    _reaches_tiny_figures("04_l2_regularization", m)
+    _reaches_tiny_figures("05_l2_regularization", m)
     assert m["l1_zero_share"] > 2 * m["l2_zero_share"], "L1 leaves far more weights near zero than L2"
     for key, measured in GAPS.items():  # train-test gaps: tiny runs barely overfit, so only their size is pinned
         assert abs(m[key] - measured) <= MARGIN, f"{key} = {m[key]}, the tiny run measured {measured}"
@@ -95,7 +95,7 @@ def local_response_normalization(m: dict) -> None:
 
 def cifar10_batchnorm_cnn(m: dict) -> None:
     assert (m["published_parameters"], m["published_non_trainable"]) == (159_018, 512)
-    _reaches_tiny_figures("06_cifar10_batchnorm_cnn", m)
+    _reaches_tiny_figures("07_cifar10_batchnorm_cnn", m)
     assert min(m["published_test_accuracy"], m["improved_test_accuracy"]) > nearest_class_mean("cifar10")
     assert m["improved_epochs"] == 10.0, "80 steps of 64 images over 500"
     assert set(m["ablation"]) == set(ABLATION)
@@ -109,7 +109,7 @@ def batch_normalization(m: dict) -> None:
     assert m["max_train_mode_error"] < 1e-5 and m["max_inference_mode_error"] < 1e-5
     assert set(m["rate_experiment"]) == {"none", "before", "after"}
     assert all(len(v) == len(m["learning_rates"]) for v in m["rate_experiment"].values())
-    _reaches_tiny_figures("07_batch_normalization", m)
+    _reaches_tiny_figures("08_batch_normalization", m)
     assert set(m["batch_statistics_accuracy"]) == set(BATCH_STATISTICS)
     for n, measured in BATCH_STATISTICS.items():
         got = m["batch_statistics_accuracy"][n]
@@ -119,7 +119,7 @@ def batch_normalization(m: dict) -> None:
 
 def image_folder_loader(m: dict) -> None:
     assert m["images"] == 500 and m["skipped"] == 0
-    _reaches_tiny_figures("08_image_folder_loader", m)
+    _reaches_tiny_figures("09_image_folder_loader", m)
     assert set(m["images_per_second"]) == {
         "sequential decode", "parallel decode", "parallel + prefetch", "parallel + cache + prefetch (2nd pass)"
     }  # fmt: skip
@@ -129,10 +129,10 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "00_environment_check": environment_check,
     "01_mnist_softmax_regression": mnist_softmax_regression,
     "02_softmax_cross_entropy": softmax_cross_entropy,
-    "03_cifar10_lrn_cnn": cifar10_lrn_cnn,
-    "04_l2_regularization": l2_regularization,
-    "05_local_response_normalization": local_response_normalization,
-    "06_cifar10_batchnorm_cnn": cifar10_batchnorm_cnn,
-    "07_batch_normalization": batch_normalization,
-    "08_image_folder_loader": image_folder_loader,
+    "04_cifar10_lrn_cnn": cifar10_lrn_cnn,
+    "05_l2_regularization": l2_regularization,
+    "06_local_response_normalization": local_response_normalization,
+    "07_cifar10_batchnorm_cnn": cifar10_batchnorm_cnn,
+    "08_batch_normalization": batch_normalization,
+    "09_image_folder_loader": image_folder_loader,
 }

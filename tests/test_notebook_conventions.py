@@ -87,3 +87,37 @@ def test_every_exercise_has_wrong_solutions_that_the_suite_probes(name):
     missing = [e for e in exercises if not wrong_solutions.WRONG.get(name.removesuffix(".ipynb"), {}).get(e)]
     assert not missing, f"no wrong solutions for {missing} in tests/wrong_solutions.py"
     assert wrong_solutions.probe_cells(nb, name.removesuffix(".ipynb")) >= len(exercises)
+
+
+HEADER_LABELS = ("**You will learn**", "**Assumes**", "**Run time**", "**Quick run**")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_first_cell_is_a_header_with_the_four_labels(name):
+    first = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4).cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    missing = [label for label in HEADER_LABELS if label not in first.source]
+    assert not missing, f"CONTRIBUTING: the header names {missing}"
+    learn = first.source.split("**You will learn**")[1].split("**Assumes**")[0]
+    assert 3 <= learn.count("\n- ") <= 5, "3 to 5 bullets under **You will learn**"
+    assert "RUN_" not in first.source, "fill in the run times from the reference run"
+
+
+AWAITING_RERUN = {  # committed outputs from before the clean-output fixes; re-run for real (issue 15)
+    "04_cifar10_lrn_cnn.ipynb": "35-minute real run pending",
+    "07_cifar10_batchnorm_cnn.ipynb": "60-minute real run pending",
+}
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_outputs_have_no_stderr_warnings_or_terminal_codes(name, request):
+    if name in AWAITING_RERUN:
+        request.applymarker(pytest.mark.xfail(reason=AWAITING_RERUN[name], strict=True))
+    nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        for output in cell.outputs:
+            text = output.get("text", "") + "".join(str(v) for v in output.get("data", {}).values())
+            assert output.get("name") != "stderr", f"stderr output in:\n{cell.source[:200]}"
+            assert not ANSI.search(text), f"terminal colour codes in:\n{cell.source[:200]}"
+            assert "Warning" not in text and "WARNING" not in text, f"a warning in:\n{cell.source[:200]}"

@@ -14,6 +14,13 @@ import nbformat
 WRONG: dict[str, dict[str, list[str]]] = {
     "01_mnist_softmax_regression": {
         "manual_gradients": [
+            # calls the answer
+            (
+                "def manual_gradients(x, y_onehot, W, b):\n"
+                "    with tf.GradientTape() as tape:\n"
+                "        cost = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(y_onehot, x @ W + b))\n"
+                "    return tape.gradient(cost, [W, b])\n"
+            ),
             # forgets to average over the batch
             (
                 "def manual_gradients(x, y_onehot, W, b):\n"
@@ -27,16 +34,23 @@ WRONG: dict[str, dict[str, list[str]]] = {
                 "    return tf.transpose(x) @ delta / x.shape[1], tf.reduce_sum(delta, axis=0)\n"
             ),
         ],
-        "softmax_regression_parameters": [
-            # forgets the biases
+        "top_k_accuracy": [
+            # the k smallest logits instead of the largest
             (
-                "def softmax_regression_parameters(image_shape, num_classes):\n"
-                "    return int(np.prod(image_shape)) * num_classes\n"
+                "def top_k_accuracy(logits, labels, k):\n"
+                "    top = np.argsort(logits, axis=1)[:, :k]\n"
+                "    return float(np.mean(np.any(top == np.asarray(labels)[:, None], axis=1)))\n"
             ),
-            # ignores the colour channels
+            # one class too few
             (
-                "def softmax_regression_parameters(image_shape, num_classes):\n"
-                "    return image_shape[0] * image_shape[1] * num_classes + num_classes\n"
+                "def top_k_accuracy(logits, labels, k):\n"
+                "    top = np.argsort(-logits, axis=1)[:, : k - 1]\n"
+                "    return float(np.mean(np.any(top == np.asarray(labels)[:, None], axis=1)))\n"
+            ),
+            # calls the answer
+            (
+                "def top_k_accuracy(logits, labels, k):\n"
+                "    return float(keras.metrics.sparse_top_k_categorical_accuracy(labels, logits, k=k).numpy().mean())\n"
             ),
         ],
     },
@@ -65,7 +79,53 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
     },
-    "03_cifar10_lrn_cnn": {
+    "03_mnist_cnn": {
+        "conv_output_side": [
+            # 'same' rounded down
+            (
+                "def conv_output_side(n, kernel, stride, padding):\n"
+                "    return n // stride if padding == 'same' else (n - kernel) // stride + 1\n"
+            ),
+            # 'valid' without the + 1
+            (
+                "def conv_output_side(n, kernel, stride, padding):\n"
+                "    return -(-n // stride) if padding == 'same' else (n - kernel) // stride\n"
+            ),
+            # ignores the stride
+            (
+                "def conv_output_side(n, kernel, stride, padding):\n"
+                "    return n if padding == 'same' else n - kernel + 1\n"
+            ),
+            # asks Keras
+            (
+                "def conv_output_side(n, kernel, stride, padding):\n"
+                "    layer = keras.layers.Conv2D(1, kernel, stride, padding)\n"
+                "    return layer.compute_output_shape((1, n, n, 1))[1]\n"
+            ),
+        ],
+        "cnn_parameters": [
+            # forgets the biases
+            (
+                "def cnn_parameters(filters1, filters2, dense_units, kernel=5):\n"
+                "    return kernel * kernel * (filters1 + filters1 * filters2) + 49 * filters2 * dense_units"
+                " + dense_units * 10\n"
+            ),
+            # forgets that pooling shrank the map before the dense layer
+            (
+                "def cnn_parameters(filters1, filters2, dense_units, kernel=5):\n"
+                "    conv = kernel * kernel * filters1 + filters1 + kernel * kernel * filters1 * filters2 + filters2\n"
+                "    return conv + 28 * 28 * filters2 * dense_units + dense_units + dense_units * 10 + 10\n"
+            ),
+            # hard-codes this notebook's network
+            "def cnn_parameters(filters1, filters2, dense_units, kernel=5):\n    return 857738\n",
+            # builds the model and asks Keras
+            (
+                "def cnn_parameters(filters1, filters2, dense_units, kernel=5):\n"
+                "    return keras_cnn_parameters(filters1, filters2, dense_units, kernel)\n"
+            ),
+        ],
+    },
+    "04_cifar10_lrn_cnn": {
         "decode_bytes": [
             # reads the planes as if the pixels were interleaved (channels last)
             (
@@ -91,7 +151,7 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
     },
-    "04_l2_regularization": {
+    "05_l2_regularization": {
         "decay_factor": [
             "def decay_factor(learning_rate, l2):\n    return 1 - l2\n",
             "def decay_factor(learning_rate, l2):\n    return 1 - learning_rate * l2 / 2\n",
@@ -110,7 +170,7 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
     },
-    "05_local_response_normalization": {
+    "06_local_response_normalization": {
         "lrn_fast": [
             # sums the activations, not their squares
             (
@@ -138,7 +198,7 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
     },
-    "06_cifar10_batchnorm_cnn": {
+    "07_cifar10_batchnorm_cnn": {
         "published_parameters": [
             # 'same' convolutions: the map only halves at each pooling
             (
@@ -177,7 +237,7 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
     },
-    "07_batch_normalization": {
+    "08_batch_normalization": {
         "fold": [
             # forgets the Dense layer's own bias
             (
@@ -197,7 +257,7 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ("def steps_to_settle(momentum, tolerance=0.01):\n    return int(np.log(tolerance) / np.log(momentum))\n"),
         ],
     },
-    "08_image_folder_loader": {
+    "09_image_folder_loader": {
         "list_images": [
             # only files directly inside each class folder
             (
