@@ -152,8 +152,8 @@ def make_dataset(
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(labels, np.int32)))
-    calls = tf.data.AUTOTUNE if parallel else None
-    ds = ds.map(lambda p, y: (decode_image(p, image_size), y), num_parallel_calls=calls, deterministic=True)
+    decode = lambda p, y: (decode_image(p, image_size), y)
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) if parallel else ds.map(decode)
     if cache:
         ds = ds.cache()
     if shuffle_seed is not None:

@@ -13,9 +13,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# The two parameter sets the course's sources use.
+# The parameter sets of the course's two CIFAR-10 sources and of the AlexNet paper.
 TUTORIAL_PARAMS = {"depth_radius": 4, "bias": 1.0, "alpha": 0.001 / 9.0, "beta": 0.75}  # TensorFlow's cifar10.py
-ALEXNET_PARAMS = {"depth_radius": 2, "bias": 2.0, "alpha": 1e-4, "beta": 0.75}  # Krizhevsky et al., 2012
+COOKBOOK_PARAMS = {"depth_radius": 5, "bias": 2.0, "alpha": 1e-3, "beta": 0.75}  # the cookbook recipe
+ALEXNET_PARAMS = {"depth_radius": 2, "bias": 2.0, "alpha": 1e-4, "beta": 0.75}  # Krizhevsky et al., 2012 (n = 5)
 
 
 def lrn_reference(x: np.ndarray, depth_radius: int, bias: float, alpha: float, beta: float) -> np.ndarray:

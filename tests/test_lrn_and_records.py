@@ -12,7 +12,7 @@ from course_lib import cifar_records, lrn, models
 from course_lib.data import tiny
 
 
-@pytest.mark.parametrize("params", [lrn.TUTORIAL_PARAMS, lrn.ALEXNET_PARAMS])
+@pytest.mark.parametrize("params", [lrn.TUTORIAL_PARAMS, lrn.COOKBOOK_PARAMS, lrn.ALEXNET_PARAMS])
 def test_lrn_reference_matches_tensorflow(params):
     x = np.random.default_rng(0).normal(0, 5, size=(2, 3, 3, 11)).astype(np.float32)
     np.testing.assert_allclose(lrn.lrn_reference(x, **params), tf.nn.lrn(x, **params).numpy(), rtol=1e-5, atol=1e-6)
