@@ -56,6 +56,9 @@ WRONG: dict[str, dict[str, list[str]]] = {
     },
     "02_softmax_cross_entropy": {
         "my_softmax": [
+            # calls the answer
+            "def my_softmax(z):\n    return tf.nn.softmax(z).numpy()\n",
+            "def my_softmax(z):\n    return ref.softmax(z)\n",
             # no shift by the maximum: overflows on large logits
             "def my_softmax(z):\n    e = np.exp(z)\n    return e / e.sum(axis=1, keepdims=True)\n",
             # normalises over the batch instead of the classes
@@ -66,6 +69,16 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
         "binary_cross_entropy_from_logit": [
+            # calls the answer
+            (
+                "def binary_cross_entropy_from_logit(z, y):\n"
+                "    return tf.nn.sigmoid_cross_entropy_with_logits(y, z).numpy()\n"
+            ),
+            # prints what the check printed
+            (
+                "def binary_cross_entropy_from_logit(z, y):\n"
+                "    return np.array([2000.0, 0.0486, 0.6931, 0.0486, 2000.0])\n"
+            ),
             # the textbook formula through the sigmoid: log(0) on large logits
             (
                 "def binary_cross_entropy_from_logit(z, y):\n"
@@ -106,21 +119,21 @@ WRONG: dict[str, dict[str, list[str]]] = {
         "cnn_parameters": [
             # forgets the biases
             (
-                "def cnn_parameters(filters1, filters2, dense_units, kernel=5):\n"
+                "def cnn_parameters(filters1, filters2, dense_units, kernel=3):\n"
                 "    return kernel * kernel * (filters1 + filters1 * filters2) + 49 * filters2 * dense_units"
                 " + dense_units * 10\n"
             ),
             # forgets that pooling shrank the map before the dense layer
             (
-                "def cnn_parameters(filters1, filters2, dense_units, kernel=5):\n"
+                "def cnn_parameters(filters1, filters2, dense_units, kernel=3):\n"
                 "    conv = kernel * kernel * filters1 + filters1 + kernel * kernel * filters1 * filters2 + filters2\n"
                 "    return conv + 28 * 28 * filters2 * dense_units + dense_units + dense_units * 10 + 10\n"
             ),
             # hard-codes this notebook's network
-            "def cnn_parameters(filters1, filters2, dense_units, kernel=5):\n    return 857738\n",
+            "def cnn_parameters(filters1, filters2, dense_units, kernel=3):\n    return 421642\n",
             # builds the model and asks Keras
             (
-                "def cnn_parameters(filters1, filters2, dense_units, kernel=5):\n"
+                "def cnn_parameters(filters1, filters2, dense_units, kernel=3):\n"
                 "    return keras_cnn_parameters(filters1, filters2, dense_units, kernel)\n"
             ),
         ],
@@ -153,6 +166,8 @@ WRONG: dict[str, dict[str, list[str]]] = {
     },
     "05_l2_regularization": {
         "decay_factor": [
+            # answers the printed cases only
+            "def decay_factor(learning_rate, l2):\n    return {0.1: 0.9996, 0.01: 0.999995}[learning_rate]\n",
             "def decay_factor(learning_rate, l2):\n    return 1 - l2\n",
             "def decay_factor(learning_rate, l2):\n    return 1 - learning_rate * l2 / 2\n",
         ],
@@ -172,6 +187,12 @@ WRONG: dict[str, dict[str, list[str]]] = {
     },
     "06_local_response_normalization": {
         "lrn_fast": [
+            # calls the answer
+            "def lrn_fast(x, depth_radius, bias, alpha, beta):\n    return lrn.lrn_reference(x, depth_radius, bias, alpha, beta)\n",
+            (
+                "def lrn_fast(x, depth_radius, bias, alpha, beta):\n"
+                "    return tf.nn.lrn(x, depth_radius, bias, alpha, beta).numpy()\n"
+            ),
             # sums the activations, not their squares
             (
                 "def lrn_fast(x, depth_radius, bias, alpha, beta):\n"
@@ -191,6 +212,12 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
         "lrn_of_constant": [
+            # asks TensorFlow
+            (
+                "def lrn_of_constant(a, depth_radius, bias, alpha, beta):\n"
+                "    stack = np.full((1, 1, 1, 2 * depth_radius + 1), a)\n"
+                "    return float(tf.nn.lrn(stack, depth_radius, bias, alpha, beta)[0, 0, 0, depth_radius])\n"
+            ),
             # a window of 2r channels instead of 2r + 1
             (
                 "def lrn_of_constant(a, depth_radius, bias, alpha, beta):\n"
@@ -253,6 +280,8 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
         "steps_to_settle": [
+            # answers the printed cases only
+            "def steps_to_settle(momentum, tolerance=0.01):\n    return {0.9: 44, 0.95: 90}[momentum]\n",
             # rounds down
             ("def steps_to_settle(momentum, tolerance=0.01):\n    return int(np.log(tolerance) / np.log(momentum))\n"),
         ],
@@ -285,6 +314,11 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
         "my_stratified_split": [
+            # calls the answer
+            (
+                "def my_stratified_split(labels, fraction, seed):\n"
+                "    return image_folders.stratified_split(labels, fraction, seed)\n"
+            ),
             # rounds each class's share down
             (
                 "def my_stratified_split(labels, fraction, seed):\n"
