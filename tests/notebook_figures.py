@@ -23,6 +23,7 @@ from course_lib import data
 MARGIN = 0.05
 TINY = {
     "01_mnist_softmax_regression": {"test_accuracy": 0.94, "keras_test_accuracy": 0.94},
+    "03_mnist_cnn": {"mlp_test_accuracy": 0.0, "test_accuracy": 0.0},
     "04_cifar10_lrn_cnn": {
         "short_test_accuracy": 0.945, "long_last_weights_accuracy": 0.995, "long_test_accuracy": 0.47,
         "long_flip_tta_accuracy": 0.465, "long_ten_view_accuracy": 0.445,
@@ -72,6 +73,14 @@ def mnist_softmax_regression(m: dict) -> None:
 
 def softmax_cross_entropy(m: dict) -> None:
     assert m["max_gradient_error"] < 1e-12
+
+
+def mnist_cnn(m: dict) -> None:
+    assert m["data_source"] == "tiny"
+    _reaches_tiny_figures("03_mnist_cnn", m)
+    assert min(m["test_accuracy"], m["mlp_test_accuracy"]) > nearest_class_mean("mnist")
+    assert 1 <= m["cnn_epochs_run"] <= 6, "early stopping ends within the tiny run's 6 epochs"
+    assert m["optimizer_chosen"] == max(m["optimizer_validation_accuracy"], key=m["optimizer_validation_accuracy"].get)
 
 
 def cifar10_lrn_cnn(m: dict) -> None:
@@ -129,6 +138,7 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "00_environment_check": environment_check,
     "01_mnist_softmax_regression": mnist_softmax_regression,
     "02_softmax_cross_entropy": softmax_cross_entropy,
+    "03_mnist_cnn": mnist_cnn,
     "04_cifar10_lrn_cnn": cifar10_lrn_cnn,
     "05_l2_regularization": l2_regularization,
     "06_local_response_normalization": local_response_normalization,

@@ -23,7 +23,8 @@ def _locked() -> dict[str, str]:
 
 def test_lock_pins_every_dependency_within_its_range():
     locked = _locked()
-    for text in PROJECT["dependencies"] + PROJECT["optional-dependencies"]["test"]:
+    extras = [text for group in PROJECT["optional-dependencies"].values() for text in group]
+    for text in PROJECT["dependencies"] + extras:
         requirement = Requirement(text)
         name = canonicalize_name(requirement.name)
         assert name in locked, f"{name} is not pinned in constraints.txt"

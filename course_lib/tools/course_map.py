@@ -71,20 +71,20 @@ NOTEBOOKS = (
         datasets=("cifar10-binary",),
         tiny_parameters={"batch_size": 32, "short_steps": 100, "long_max_steps": 150, "eval_every": 50},
         figures=(
-            Figure("short_test_accuracy", "Adam 1e-3, 3,000 steps: test accuracy", "≈ 73% (cookbook, official files)"),
+            Figure(
+                "short_test_accuracy", "Adam 1e-3, 3,000 steps: test accuracy", "73% (book chapter, official files)"
+            ),
             Figure("short_train_minutes", "Adam 1e-3, 3,000 steps: training minutes"),
             Figure(
                 "long_test_accuracy",
                 "annealed SGD + weight averaging: test accuracy",
-                "≈ 86% after 100k steps (TF tutorial)",
+                "≈ 86% after 100k steps with decay (book chapter)",
             ),
             Figure("long_last_weights_accuracy", "… with the last weights instead of the average"),
             Figure("long_flip_tta_accuracy", "… with flip at test time"),
             Figure("long_ten_view_accuracy", "… with ten views at test time (AlexNet)"),
-            Figure(
-                "long_train_minutes", "annealed SGD: training minutes (time budget)", "≈ 4 h on a K40 GPU (TF tutorial)"
-            ),
-            Figure("long_steps", "annealed SGD: steps done in that time", "100,000 (TF tutorial)"),
+            Figure("long_train_minutes", "annealed SGD: training minutes (time budget)"),
+            Figure("long_steps", "annealed SGD: steps done in that time", "100,000 (book chapter)"),
         ),
     ),
     Notebook(

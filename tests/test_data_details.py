@@ -1,0 +1,177 @@
+"""Details of the data layer that mutation testing showed no test pinned down (see CONTRIBUTING, "Mutation testing").
+
+Error messages word for word (they are the user interface when data is missing), the status lines,
+the folder helpers, the IDX checks on malformed files, the download's timeout, and the NumPy
+references on batches whose rows differ.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_lib import batchnorm, data, softmax
+from course_lib.data import catalog, errors, fetch, formats
+
+
+def test_data_not_found_message_word_for_word(tmp_path):
+    error = errors.DataNotFoundError(
+        "mnist.npz", [tmp_path / "a", tmp_path / "b"], "https://example.org/mnist.npz", tmp_path, "offline"
+    )
+    assert str(error) == (
+        "mnist.npz is not available.\n"
+        f"Looked in:\n  - {tmp_path / 'a'}\n  - {tmp_path / 'b'}\n"
+        "Download from https://example.org/mnist.npz failed: offline\n"
+        "How to fix (any one of):\n"
+        f"  1. Connect to the internet and run again: the file is downloaded and cached in {tmp_path}.\n"
+        f"  2. Download https://example.org/mnist.npz on another machine and copy it to {tmp_path / 'mnist.npz'}.\n"
+        "  3. Point COURSE_DATA_DIR (or the data_dir parameter) at a folder that already holds the file or\n"
+        "     its unpacked folder (a lab mirror, a USB stick). If that copy was re-packed and its checksum\n"
+        "     differs, also set COURSE_ACCEPT_MIRROR=1 (or accept_mirror=True).\n"
+        "  4. Run on the built-in tiny data instead: data_source='tiny' in a notebook,\n"
+        "     or `python run.py course --tiny` for the whole course."
+    )
+
+
+def test_checksum_mismatch_messages_word_for_word(tmp_path):
+    path = tmp_path / "x.tar.gz"
+    downloaded = errors.ChecksumMismatchError(path, "aa", "bb", downloaded=True)
+    assert str(downloaded) == (
+        f"Checksum mismatch for {path}:\n  expected aa\n  got      bb\n"
+        "The download was corrupted or the server sent another file; it was deleted. Run again to retry."
+    )
+    local = errors.ChecksumMismatchError(path, "aa", "bb", downloaded=False)
+    assert str(local) == (
+        f"Checksum mismatch for {path}:\n  expected aa\n  got      bb\n"
+        "If this is a re-packed copy from a mirror you trust, set COURSE_ACCEPT_MIRROR=1\n"
+        "(or accept_mirror=True): it is then checked by structure instead of bytes.\n"
+        f"Otherwise delete {path} and run again to download the official file."
+    )
+
+
+def test_invalid_data_message_word_for_word(tmp_path):
+    assert str(errors.InvalidDataError(tmp_path / "f", "too short")) == (
+        f"{tmp_path / 'f'} is not a valid copy: too short.\n"
+        "Replace it with a complete copy, or delete it and run again to download the official file."
+    )
+
+
+def _idx(path: Path, shape: tuple[int, ...], payload: bytes | None = None) -> Path:
+    header = bytes([0, 0, 8, len(shape)]) + b"".join(struct.pack(">I", d) for d in shape)
+    body = payload if payload is not None else bytes(int(np.prod(shape)))
+    path.write_bytes(gzip.compress(header + body))
+    return path
+
+
+def test_idx_errors_name_the_file_and_the_problem(tmp_path):
+    not_gzip = tmp_path / "plain.gz"
+    not_gzip.write_bytes(b"not gzip at all")
+    with pytest.raises(data.InvalidDataError, match="cannot be decompressed") as caught:
+        formats.read_idx(not_gzip)
+    assert caught.value.path == not_gzip
+    bad_magic = tmp_path / "magic.gz"
+    bad_magic.write_bytes(gzip.compress(b"\1\0\x08\x01" + bytes(8)))
+    with pytest.raises(data.InvalidDataError, match=r"no IDX uint8 header \(magic 0x0000 08 \.\.\)") as caught:
+        formats.read_idx(bad_magic)
+    assert caught.value.path == bad_magic
+    short = _idx(tmp_path / "short.gz", (2, 3), payload=bytes(5))
+    with pytest.raises(data.InvalidDataError, match=r"header says \(2, 3\) \(18 bytes\) but the file holds 17 bytes") as caught:
+        formats.read_idx(short)
+    assert caught.value.path == short
+
+
+def test_idx_dimensions_are_read_big_endian_one_after_another(tmp_path):
+    array = formats.read_idx(_idx(tmp_path / "a.gz", (3, 258, 2), payload=bytes(range(256)) * 6 + bytes(12)))
+    assert array.shape == (3, 258, 2)
+
+
+def _mnist_folder(folder: Path, side: int, labels: bytes = bytes(range(10)) * 2) -> Path:
+    folder.mkdir()
+    for split in ("train", "test"):
+        _idx(folder / catalog.MNIST_IDX_FILES[f"x_{split}"], (20, side, side))
+        _idx(folder / catalog.MNIST_IDX_FILES[f"y_{split}"], (20,), payload=labels)
+    return folder
+
+
+def test_mnist_idx_images_that_are_not_28_by_28_are_refused_naming_the_file(tmp_path):
+    folder = _mnist_folder(tmp_path / "mnist", side=27)
+    with pytest.raises(data.InvalidDataError, match=r"images have shape \(27, 27\), not 28x28") as caught:
+        formats.read_mnist_idx(folder)
+    assert caught.value.path == folder / catalog.MNIST_IDX_FILES["x_train"]
+
+
+def test_mnist_idx_bad_labels_name_the_label_file(tmp_path):
+    folder = _mnist_folder(tmp_path / "mnist", side=28, labels=bytes([12]) * 20)
+    with pytest.raises(data.InvalidDataError) as caught:
+        formats.read_mnist_idx(folder)
+    assert caught.value.path == folder / catalog.MNIST_IDX_FILES["y_train"]
+
+
+def test_status_of_a_multi_file_dataset_that_is_present(data_dir, tiny_files):
+    data.load_mnist("tiny", fmt="idx", data_dir=tiny_files)
+    (data_dir / "mnist").mkdir()
+    for name in catalog.MNIST_IDX_FILES.values():
+        (data_dir / "mnist" / name).write_bytes((tiny_files / "tiny-v1" / "mnist" / name).read_bytes())
+    status = data.status(data_dir)
+    first = catalog.DATASETS["mnist-idx"].files[0]
+    assert status["mnist-idx"] == f"present: {data_dir / 'mnist' / first.filename} (+ others)"
+    assert status["mnist-npz"] == f"missing: {catalog.DATASETS['mnist-npz'].files[0].url}"
+
+
+def test_folder_helpers_return_the_tiny_folders(data_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    binary = data.cifar10_binary_dir("tiny", data_dir)
+    assert binary.name == "cifar-10-batches-bin" and (binary / "data_batch_1.bin").is_file()
+    images = data.cifar10_image_folders("tiny", data_dir)
+    assert images == data_dir / "tiny-v1" / "cifar10-images" and (images / "train").is_dir()
+
+
+def test_an_existing_image_tree_in_the_data_dir_is_used_as_it_is(data_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    (data_dir / "cifar10-images" / "train" / "cat").mkdir(parents=True)
+    assert data.cifar10_image_folders("real", data_dir) == data_dir / "cifar10-images"
+
+
+def test_downloads_always_pass_a_timeout(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_urlopen(url, timeout=None):
+        seen["timeout"] = timeout
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    remote = catalog.DATASETS["mnist-npz"].files[0]
+    with pytest.raises(fetch.DownloadFailed), (tmp_path / "out").open("wb") as out:
+        fetch._transfer(remote, out)
+    assert seen["timeout"] == fetch.TIMEOUT_S and 0 < fetch.TIMEOUT_S < 600
+
+
+ROWS = np.array([[1.0, 2.0, 3.0], [10.0, -5.0, 0.0]])  # rows with different maxima and sums
+
+
+def test_softmax_references_work_row_by_row():
+    for f in (softmax.softmax_naive, softmax.softmax):
+        p = f(ROWS)
+        assert p.shape == ROWS.shape
+        np.testing.assert_allclose(p.sum(axis=1), [1.0, 1.0])
+        np.testing.assert_allclose(p[1], np.exp(ROWS[1]) / np.exp(ROWS[1]).sum())
+    np.testing.assert_allclose(softmax.logsumexp(ROWS), np.log(np.exp(ROWS).sum(axis=1)))
+    np.testing.assert_allclose(
+        softmax.sparse_cross_entropy(ROWS, np.array([2, 1])), -np.log(softmax.softmax(ROWS)[[0, 1], [2, 1]])
+    )
+    assert softmax.sparse_cross_entropy(ROWS[:1], np.array([0])).shape == (1,)
+
+
+def test_batch_norm_default_momentum_and_variance_update():
+    x = np.array([[1.0, 10.0], [3.0, 30.0]])  # mean (2, 20), variance (1, 100)
+    state = batchnorm.BatchNormState(
+        gamma=np.ones(2), beta=np.zeros(2), moving_mean=np.zeros(2), moving_variance=np.full(2, 4.0)
+    )
+    _, after = batchnorm.batch_norm_train(x, state)  # Keras' default momentum, 0.99
+    np.testing.assert_allclose(after.moving_mean, [0.02, 0.2])
+    np.testing.assert_allclose(after.moving_variance, [0.99 * 4 + 0.01 * 1, 0.99 * 4 + 0.01 * 100])
