@@ -80,7 +80,9 @@ def test_idx_errors_name_the_file_and_the_problem(tmp_path):
         formats.read_idx(bad_magic)
     assert caught.value.path == bad_magic
     short = _idx(tmp_path / "short.gz", (2, 3), payload=bytes(5))
-    with pytest.raises(data.InvalidDataError, match=r"header says \(2, 3\) \(18 bytes\) but the file holds 17 bytes") as caught:
+    with pytest.raises(
+        data.InvalidDataError, match=r"header says \(2, 3\) \(18 bytes\) but the file holds 17 bytes"
+    ) as caught:
         formats.read_idx(short)
     assert caught.value.path == short
 
@@ -175,3 +177,10 @@ def test_batch_norm_default_momentum_and_variance_update():
     _, after = batchnorm.batch_norm_train(x, state)  # Keras' default momentum, 0.99
     np.testing.assert_allclose(after.moving_mean, [0.02, 0.2])
     np.testing.assert_allclose(after.moving_variance, [0.99 * 4 + 0.01 * 1, 0.99 * 4 + 0.01 * 100])
+
+
+@pytest.mark.parametrize("shape", [(2**24 + 1,), (1, 2**24 + 1)])
+def test_idx_dimensions_use_all_four_bytes(tmp_path, shape):
+    """A dimension of 2**24 + 1 needs its top byte: a header read one byte short would accept 1 byte of data."""
+    with pytest.raises(data.InvalidDataError, match="header says"):
+        formats.read_idx(_idx(tmp_path / "big.gz", shape, payload=bytes(1)))
