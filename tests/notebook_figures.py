@@ -5,7 +5,7 @@ notebook, right after nbval has executed it, so the checks read that one executi
 
 The tiny runs train a fixed number of steps with a fixed seed, so their figures repeat exactly
 on one machine, loaded or not. Each learning figure must reach the value measured on the tiny
-data (`TINY`, from `pytest -m notebooks` on 2026-11-28, 2-core AMD EPYC Zen 3, TF 2.21.0) minus
+data (`TINY`, from `course run --tiny` on 2026-11-28, 2-core AMD EPYC Zen 3, TF 2.21.0) minus
 `MARGIN` (10 of the 200 tiny test images), which leaves room for another CPU's float rounding but
 not for a half-broken optimizer, augmentation or pipeline. Where the model should beat it, the
 figure must also beat a nearest-class-mean classifier fitted on the same tiny training images.
@@ -23,7 +23,7 @@ from course_lib import data
 MARGIN = 0.05
 TINY = {
     "01_mnist_softmax_regression": {"test_accuracy": 0.94, "keras_test_accuracy": 0.94},
-    "03_mnist_cnn": {"mlp_test_accuracy": 0.0, "test_accuracy": 0.0},
+    "03_mnist_cnn": {"mlp_test_accuracy": 0.985, "test_accuracy": 0.98},
     "04_cifar10_lrn_cnn": {
         "short_test_accuracy": 0.945, "long_last_weights_accuracy": 0.995, "long_test_accuracy": 0.47,
         "long_flip_tta_accuracy": 0.465, "long_ten_view_accuracy": 0.445,
@@ -32,7 +32,7 @@ TINY = {
     "07_cifar10_batchnorm_cnn": {
         "published_test_accuracy": 0.865, "improved_test_accuracy": 0.995, "improved_flip_tta_accuracy": 1.0,
     },
-    "08_batch_normalization": {"best_without_bn": 0.355, "best_with_bn": 0.335, "batch_4_accuracy": 0.94},
+    "08_batch_normalization": {"best_without_bn": 0.29, "best_with_bn": 0.43, "batch_4_accuracy": 0.71},
     "09_image_folder_loader": {"test_accuracy": 0.54},
 }  # fmt: skip
 ABLATION = {  # notebook 07, 24 steps each
@@ -40,7 +40,7 @@ ABLATION = {  # notebook 07, 24 steps each
     "no label smoothing": 0.785,
 }  # fmt: skip
 GAPS = {"plain_gap": 0.01, "l2_gap": 0.02}  # notebook 05
-BATCH_STATISTICS = {"1": 0.055, "2": 0.49, "8": 0.87, "64": 0.9, "500": 0.925}  # notebook 08, test batches of n
+BATCH_STATISTICS = {"1": 0.09, "2": 0.52, "8": 0.82, "64": 0.91, "500": 0.9}  # notebook 08, batches of n
 
 
 @functools.cache
@@ -122,7 +122,7 @@ def batch_normalization(m: dict) -> None:
     assert set(m["batch_statistics_accuracy"]) == set(BATCH_STATISTICS)
     for n, measured in BATCH_STATISTICS.items():
         got = m["batch_statistics_accuracy"][n]
-        assert abs(got - measured) <= MARGIN, f"test batches of {n}: {got}, measured {measured}"
+        assert abs(got - measured) <= MARGIN, f"batches of {n}: {got}, measured {measured}"
     assert m["batch_statistics_accuracy"]["1"] < 0.2 < m["batch_statistics_accuracy"]["500"], "batches of 1 fail"
 
 

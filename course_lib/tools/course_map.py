@@ -40,7 +40,7 @@ NOTEBOOKS = (
         "01_mnist_softmax_regression.ipynb",
         "Softmax regression on MNIST: the baseline",
         datasets=("mnist-idx",),
-        tiny_parameters={"epochs": 15, "keras_epochs": 15, "validation_size": 200},
+        tiny_parameters={"epochs": 40, "keras_epochs": 40, "validation_size": 200},
         figures=(
             Figure("test_accuracy", "test accuracy (GradientTape)", "— (the source prints no final figure)"),
             Figure("train_seconds", "training time (GradientTape), s"),
