@@ -28,3 +28,12 @@ def test_a_value_the_user_set_is_kept():
 def test_tensorflow_imported_first_gets_a_warning_saying_what_to_do():
     out = _python("import tensorflow, warnings; warnings.simplefilter('always'); import course_lib")
     assert "TensorFlow was imported before course_lib" in out.stderr and "Import course_lib first" in out.stderr
+
+
+def test_in_a_kernel_tensorflow_loads_without_its_start_up_lines_and_without_python_warnings():
+    kernel = "import sys, types; sys.modules['ipykernel'] = types.ModuleType('ipykernel'); "
+    quiet = _python(kernel + "import course_lib, tensorflow as tf; print(tf.get_logger().level)")
+    assert "oneDNN custom operations" not in quiet.stderr and "absl" not in quiet.stderr
+    assert quiet.stdout.split()[-1] == "40", "TensorFlow's Python logger is set to errors only"
+    outside = _python("import course_lib, tensorflow")  # the course command and the tests see everything
+    assert "oneDNN custom operations" in outside.stderr
