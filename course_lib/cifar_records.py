@@ -38,9 +38,40 @@ def decode_record(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return image, label
 
 
-def records(files: Sequence[str]) -> tf.data.Dataset:
-    """Decoded (image, label) records, in file order: `FixedLengthRecordDataset` + `map`."""
-    return tf.data.FixedLengthRecordDataset(list(files), CIFAR_RECORD_BYTES).map(decode_record)
+def records(files: Sequence[str], keep: np.ndarray | None = None) -> tf.data.Dataset:
+    """Decoded (image, label) records, in file order: `FixedLengthRecordDataset` + `map`.
+
+    `keep`, a boolean mask with one entry per record (see `holdout`), keeps only the records it marks.
+    """
+    ds = tf.data.FixedLengthRecordDataset(list(files), CIFAR_RECORD_BYTES)
+    if keep is not None:
+        if len(keep) != record_count(files):
+            raise ValueError(f"keep has {len(keep)} entries but the files hold {record_count(files)} records")
+        mask = tf.constant(keep, tf.bool)
+
+        def kept(index: tf.Tensor, record: tf.Tensor) -> tf.Tensor:
+            return mask[index]
+
+        def drop_index(index: tf.Tensor, record: tf.Tensor) -> tf.Tensor:
+            return record
+
+        ds = ds.enumerate().filter(kept).map(drop_index)
+    return ds.map(decode_record)
+
+
+def holdout(files: Sequence[str], size: int, seed: int) -> np.ndarray:
+    """A seeded random choice of `size` records of `files` to hold out for validation, as a boolean mask.
+
+    `records(files, keep=mask)` reads the held-out records, `keep=~mask` the others.
+    """
+    count = record_count(files)
+    if not 0 < size < count:
+        raise ValueError(
+            f"cannot hold out {size} of {count} records: choose a validation size between 1 and {count - 1}"
+        )
+    mask = np.zeros(count, bool)
+    mask[np.random.default_rng(seed).choice(count, size, replace=False)] = True
+    return mask
 
 
 def distort(image: tf.Tensor) -> tf.Tensor:
@@ -85,13 +116,18 @@ def view(image: tf.Tensor, top: int = 4, left: int = 4, flip: bool = False) -> t
 
 
 def train_dataset(
-    files: Sequence[str], batch_size: int, shuffle_seed: int, colour: bool = True, shuffle_buffer: int = 20000
+    files: Sequence[str],
+    batch_size: int,
+    shuffle_seed: int,
+    colour: bool = True,
+    shuffle_buffer: int = 20000,
+    keep: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Endless shuffled, distorted batches (the queue pipeline's `shuffle_batch`); see `distort_batch`.
 
-    The distortions are drawn in one thread so that a seeded run repeats exactly.
+    The distortions are drawn in one thread so that a seeded run repeats exactly. `keep`: as in `records`.
     """
-    ds = records(files).cache().repeat().shuffle(shuffle_buffer, seed=shuffle_seed)
+    ds = records(files, keep).cache().repeat().shuffle(shuffle_buffer, seed=shuffle_seed)
     ds = ds.batch(batch_size, drop_remainder=True)
     # One thread draws the random distortions, in batch order, so a seeded run repeats exactly
     # (parallel calls would take the random numbers in whatever order the threads run).
@@ -99,23 +135,32 @@ def train_dataset(
 
 
 def test_dataset(
-    files: Sequence[str], batch_size: int, top: int = 4, left: int = 4, flip: bool = False
+    files: Sequence[str],
+    batch_size: int,
+    top: int = 4,
+    left: int = 4,
+    flip: bool = False,
+    keep: np.ndarray | None = None,
 ) -> tf.data.Dataset:
-    """Every test record once, in order, as one 24x24 view (default: the central crop); see `view`.
+    """Every record once, in order, as one 24x24 view (default: the central crop); see `view`.
 
-    The dataset knows its length (from the file sizes), so Keras can show progress and does not
-    warn that the input ran out of data.
+    For the test files, or for held-out training records (`keep`, as in `records`). The dataset
+    knows its length (from the file sizes), so Keras does not warn that the input ran out of data.
     """
-    ds = records(files).map(lambda x, y: (view(x, top, left, flip), y), num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.batch(batch_size).apply(tf.data.experimental.assert_cardinality(-(-record_count(files) // batch_size)))
+    count = record_count(files) if keep is None else int(np.sum(keep))
+    ds = records(files, keep).map(lambda x, y: (view(x, top, left, flip), y), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def test_views(
-    files: Sequence[str], batch_size: int, views: Sequence[tuple[int, int, bool]] = ((4, 4, False),)
+    files: Sequence[str],
+    batch_size: int,
+    views: Sequence[tuple[int, int, bool]] = ((4, 4, False),),
+    keep: np.ndarray | None = None,
 ) -> list[tf.data.Dataset]:
     """One `test_dataset` per (top, left, flip) view, for `evaluation.predict_probabilities`."""
-    return [test_dataset(files, batch_size, *v) for v in views]
+    return [test_dataset(files, batch_size, *v, keep=keep) for v in views]
 
 
 def record_count(files: Sequence[str]) -> int:

@@ -129,6 +129,39 @@ def test_test_dataset_knows_its_length_and_rejects_truncated_files(record_file, 
         cifar_records.test_dataset([str(truncated)], batch_size=6)
 
 
+def test_holdout_splits_the_records_into_two_disjoint_seeded_parts(record_file):
+    path, x, y = record_file
+    held = cifar_records.holdout([path], 5, seed=3)
+    assert held.dtype == bool and held.sum() == 5
+    np.testing.assert_array_equal(held, cifar_records.holdout([path], 5, seed=3))  # seeded
+    assert not np.array_equal(held, cifar_records.holdout([path], 5, seed=4))
+    validation = next(iter(cifar_records.records([path], keep=held).batch(20)))
+    training = next(iter(cifar_records.records([path], keep=~held).batch(20)))
+    np.testing.assert_array_equal(validation[0].numpy(), x[held])  # exactly the marked records, in file order
+    np.testing.assert_array_equal(training[1].numpy(), y[~held])
+    ds = cifar_records.test_dataset([path], batch_size=2, keep=held)
+    assert int(ds.cardinality()) == 3 == sum(1 for _ in ds)  # 5 records in batches of 2
+
+
+def test_training_batches_never_show_a_held_out_record(tmp_path):
+    x, _ = tiny.cifar_like(10, np.random.default_rng(0))
+    path = tmp_path / "data_batch_1.bin"
+    path.write_bytes(tiny.cifar_binary_records(x, np.arange(10)))  # the label names the record
+    held = cifar_records.holdout([str(path)], 3, seed=0)
+    ds = cifar_records.train_dataset([str(path)], batch_size=7, shuffle_seed=0, keep=~held)
+    seen = {int(label) for _, labels in ds.take(20) for label in labels}
+    assert seen == set(np.flatnonzero(~held).tolist())
+
+
+def test_holdout_and_keep_reject_sizes_that_do_not_fit(record_file):
+    path, _, _ = record_file
+    for size in (0, 20, 25):
+        with pytest.raises(ValueError, match=f"cannot hold out {size} of 20 records"):
+            cifar_records.holdout([path], size, seed=0)
+    with pytest.raises(ValueError, match="keep has 19 entries but the files hold 20 records"):
+        cifar_records.records([path], keep=np.ones(19, bool))
+
+
 def test_lrn_layer_with_a_non_default_parameter_set_reloads_that_set(tmp_path):
     import keras
 
