@@ -37,14 +37,17 @@ def cifar10_lrn_cnn(
     )
 
 
-def published_bn_cnn(num_classes: int = 10) -> keras.Model:
+def published_bn_cnn(
+    num_classes: int = 10, channels: tuple[int, ...] = (64, 128, 64), dense_units: int = 32
+) -> keras.Model:
     """The batch-normalized Keras CNN of the source tutorial: 159,018 parameters, 512 non-trainable.
 
     Three valid-padded 3x3 conv + ReLU -> BatchNormalization -> max-pool 2 blocks (64, 128, 64
-    filters), then dropout 0.5, dense 32 + ReLU and dense 10 (logits). Inputs in [0, 1].
+    filters: `channels`), then dropout 0.5, dense 32 (`dense_units`) + ReLU and dense 10 (logits).
+    Inputs in [0, 1].
     """
     layers = [keras.Input(shape=(32, 32, 3))]
-    for i, filters in enumerate((64, 128, 64), start=1):
+    for i, filters in enumerate(channels, start=1):
         layers += [
             keras.layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}"),
             keras.layers.BatchNormalization(name=f"bn{i}"),
@@ -53,7 +56,7 @@ def published_bn_cnn(num_classes: int = 10) -> keras.Model:
     layers += [
         keras.layers.Flatten(),
         keras.layers.Dropout(0.5),
-        keras.layers.Dense(32, activation="relu", name="dense"),
+        keras.layers.Dense(dense_units, activation="relu", name="dense"),
         keras.layers.Dense(num_classes, name="logits"),
     ]
     return keras.Sequential(layers, name="published_bn_cnn")
