@@ -1,69 +1,293 @@
-"""Grading: a student's notebook passes only if its code reproduces the reference check outputs."""
+"""Grading: released copies, hidden tests and points, a class graded into a gradebook with feedback."""
 
 from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+import socket
+import threading
 
 import nbformat
 import pytest
 
-from course_lib.tools import cli, grading
+from course_lib.tools import assignments, cli, grading
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
-THEORY = CHECKOUT_NOTEBOOKS / "02_softmax_cross_entropy.ipynb"
-NAIVE_SOFTMAX = """def my_softmax(z):
-    # BEGIN SOLUTION
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-    # END SOLUTION"""
+REFERENCE = CHECKOUT_NOTEBOOKS / "02_softmax_cross_entropy.ipynb"
+STEM = REFERENCE.stem
+EX1, EX2 = "my_softmax", "binary_cross_entropy_from_logit"
 
 
-def test_student_copy_removes_every_solution(tmp_path):
-    assert cli.main(["student-copy", str(THEORY), str(tmp_path / "student.ipynb")]) == 0
-    student = nbformat.read(tmp_path / "student.ipynb", as_version=4)
+def reference_solutions() -> dict[str, str]:
+    nb = nbformat.read(REFERENCE, as_version=4)
+    return {
+        m["name"]: c.source
+        for c in nb.cells
+        if c.cell_type == "code" and assignments.is_solution_cell(c.source)
+        for m in [assignments.DEFINES.search(c.source)]
+    }
+
+
+def released() -> nbformat.NotebookNode:
+    return assignments.release(nbformat.read(REFERENCE, as_version=4))
+
+
+def solved(solutions: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """The released copy with each exercise answered: the reference solution unless `solutions` says otherwise."""
+    nb, answers = released(), reference_solutions() | (solutions or {})
+    for cell in nb.cells:
+        found = assignments.DEFINES.search(cell.source) if cell.cell_type == "code" else None
+        if found and found["name"] in answers:
+            cell.source = answers[found["name"]]
+    return nb
+
+
+def check_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(assignments.CHECK_MARK)]
+
+
+def exercise_check(nb: nbformat.NotebookNode, k: int) -> nbformat.NotebookNode:
+    """The visible check cell of exercise `k` (0-based) in `nb`."""
+    source = assignments.read_assignment(REFERENCE).exercises[k].checks[0]
+    return next(c for c in nb.cells if c.cell_type == "code" and c.source == source)
+
+
+# ---------------------------------------------------------------- reading and releasing (no kernel)
+
+
+def test_the_assignment_lists_exercises_points_checks_and_hidden_tests():
+    assignment = assignments.read_assignment(REFERENCE)
+    assert [(e.name, e.points, len(e.checks), len(e.hidden)) for e in assignment.exercises] == [
+        (EX1, 2, 1, 1),
+        (EX2, 2, 1, 1),
+    ]
+    assert assignment.exercises[0].hidden[0].name == "logits never shown, some in the thousands"
+    assert assignment.max_points == 4
+
+
+def test_every_course_exercise_declares_its_points():
+    for path in sorted(CHECKOUT_NOTEBOOKS.glob("*.ipynb")):
+        for exercise in assignments.read_assignment(path).exercises:
+            assert exercise.points > 0 and exercise.checks, f"{path.name}: {exercise.name}"
+
+
+def test_an_exercise_without_points_or_with_a_broken_hidden_marker_is_refused(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("### Exercise 1: twice"),
+        nbformat.v4.new_code_cell("def twice(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION"),
+    ]
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    with pytest.raises(
+        ValueError, match=r"exercise twice declares no points; end its markdown heading with '\(N points\)'"
+    ):
+        assignments.read_assignment(tmp_path / "nb.ipynb")
+    nb.cells[0].source += " (3 points)"
+    nb.cells.append(nbformat.v4.new_code_cell("# BEGIN HIDDEN TESTS\nprint(twice(4))"))
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    with pytest.raises(ValueError, match="lacks its BEGIN/END HIDDEN TESTS pair"):
+        assignments.read_assignment(tmp_path / "nb.ipynb")
+
+
+def test_release_removes_solutions_hidden_tests_and_outputs_and_keeps_the_checks():
+    reference, student = nbformat.read(REFERENCE, as_version=4), released()
     sources = [c.source for c in student.cells if c.cell_type == "code"]
-    assert sum("raise NotImplementedError" in s for s in sources) == 2
-    assert not any("shifted = z - z.max" in s for s in sources)
-    assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
+    assert sum(assignments.PLACEHOLDER in s for s in sources) == 2
+    assert not any("shifted = z - z.max" in s or "HIDDEN" in s for s in sources)
+    assert all(not c.outputs and c.execution_count is None for c in student.cells if c.cell_type == "code")
+    assert [c.source for c in check_cells(student)] == [c.source for c in check_cells(reference)]
+    assert len(student.cells) == len(reference.cells) - 2  # the two hidden-test cells
 
 
-@pytest.fixture
-def student_notebook(tmp_path):
-    def write(change_solution: bool, keep_reference_outputs: bool = False, edit_check: bool = False):
-        nb = nbformat.read(THEORY, as_version=4)
-        if change_solution:
-            cell = next(c for c in nb.cells if c.source.startswith("def my_softmax"))
-            cell.source = NAIVE_SOFTMAX
-        if edit_check:  # a check cell rewritten so that it can only pass
-            cell = next(c for c in nb.cells if c.source.startswith(grading.CHECK_MARK))
-            cell.source = grading.CHECK_MARK + "\nprint('all good')"
-        for cell in nb.cells:  # a student's own run: its outputs must not matter
-            if cell.cell_type == "code" and not keep_reference_outputs:
-                cell.outputs = []
-        path = tmp_path / THEORY.name
-        nbformat.write(nb, path)
-        return path
-
-    return write
+def test_release_accepts_nbgraders_spelling_of_the_solution_markers(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION")]
+    assert assignments.release(nb).cells[0].source == (
+        f"def f():\n    # BEGIN SOLUTION\n    {assignments.PLACEHOLDER}\n    # END SOLUTION"
+    )
 
 
-def test_reference_solution_passes_from_the_command_line(student_notebook):
-    assert cli.main(["grade", str(student_notebook(change_solution=False))]) == 0
+def test_release_from_the_command_line_and_a_clear_error_for_a_broken_notebook(tmp_path, capsys):
+    assert cli.main(["release", str(REFERENCE), "--out", str(tmp_path / "out")]) == 0
+    assert nbformat.read(tmp_path / "out" / REFERENCE.name, as_version=4).cells
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    assert cli.main(["release", str(broken), "--out", str(tmp_path / "out")]) == 2
+    assert "is not a readable notebook" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "broken.ipynb").exists()
 
 
-def test_wrong_solution_fails_its_check(student_notebook):
-    assert grading.grade(student_notebook(change_solution=True), THEORY) != 0
+def test_the_graded_notebook_puts_the_hidden_tests_after_the_checks_and_drops_planted_ones():
+    assignment = assignments.read_assignment(REFERENCE)
+    student = solved()
+    planted = nbformat.v4.new_code_cell("# BEGIN HIDDEN TESTS\nprint('planted')\n# END HIDDEN TESTS")
+    student.cells.insert(len(student.cells) - 1, planted)
+    exercise_check(student, 1).source += "\nprint('edited')"
+    nb, problems = grading.graded_notebook(student, assignment)
+    roles = [(c.metadata.grading["exercise"], c.metadata.grading["role"]) for c in nb.cells if "grading" in c.metadata]
+    assert roles == [(EX1, "solution"), (EX1, "check"), (EX1, "hidden"), (EX2, "solution"), (EX2, "hidden")]
+    assert problems == {
+        EX1: [],
+        EX2: [
+            "a cell with hidden-test markers was in the submission; it was removed",
+            "visible check 1 was edited or deleted; it was not run",
+        ],
+    }
+    assert not any("planted" in c.source for c in nb.cells)
 
 
-def test_wrong_solution_fails_even_with_the_reference_outputs_saved_in_the_file(student_notebook):
-    assert grading.grade(student_notebook(change_solution=True, keep_reference_outputs=True), THEORY) != 0
+def test_grading_a_missing_folder_or_one_without_course_notebooks_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
+    assert "no folder" in capsys.readouterr().err
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "essay.ipynb").write_text("{}")
+    assert cli.main(["grade", str(tmp_path / "class"), "--out", str(tmp_path / "out")]) == 2
+    assert "holds a course notebook" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
-def test_an_edited_check_cell_fails(student_notebook, capsys):
-    assert grading.grade(student_notebook(change_solution=False, edit_check=True), THEORY) != 0
-    assert "check cell missing or edited" in capsys.readouterr().err
+# ---------------------------------------------------------------- a class, graded in kernels
 
 
-def test_grading_a_notebook_the_course_does_not_have_is_a_clear_error(tmp_path, capsys):
-    student = tmp_path / "99_unknown.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(), student)
-    assert cli.main(["grade", str(student)]) == 2
-    assert "no reference notebook" in capsys.readouterr().err
+def _attack(targets: list, port: int) -> str:
+    lines = ["import pathlib, socket"]
+    for target in targets:
+        lines += [
+            "try:",
+            f"    pathlib.Path({str(target)!r}).write_text('overwritten')",
+            "    print('wrote a file outside my folder')",
+            "except OSError as e:",
+            "    print('write refused:', type(e).__name__)",
+        ]
+    lines += [
+        "try:",
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).sendall(b'hello')",
+        "    print('connected')",
+        "except OSError as e:",
+        "    print('no network:', type(e).__name__)",
+    ]
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """Ten students graded with 2 workers; a listener counts connections from the sandboxes."""
+    root = tmp_path_factory.mktemp("class")
+    notebooks, submissions, out = root / "notebooks", root / "submissions", root / "out"
+    notebooks.mkdir()
+    shutil.copy(REFERENCE, notebooks)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    connections = []
+
+    def listen():
+        while listener.fileno() != -1:
+            try:
+                connections.append(listener.accept())
+            except OSError:
+                continue
+
+    threading.Thread(target=listen, daemon=True).start()
+    naive = f"def {EX1}(z):\n    e = np.exp(z)\n    return e / e.sum(axis=1, keepdims=True)"
+    students = {
+        "alice": solved(),
+        "bob_wrong": solved({EX1: naive}),
+        "carl_forbidden": solved({EX1: f"def {EX1}(z):\n    return tf.nn.softmax(z).numpy()"}),
+        "dina_by_hand": solved({EX1: f"def {EX1}(z):\n    return np.zeros_like(z)"}),
+        "emil_loop": solved({EX1: reference_solutions()[EX1] + "\n\n\nwhile True:\n    pass"}),
+        "fay_raises": solved({EX1: reference_solutions()[EX1] + "\n\n\nraise ValueError('not finished')"}),
+        "gus_deleted_check": solved(),
+        "zed_attacker": solved(),
+    }
+    expected_check = exercise_check(nbformat.read(REFERENCE, as_version=4), 0)
+    by_hand = exercise_check(students["dina_by_hand"], 0)
+    by_hand.source = (
+        assignments.CHECK_MARK
+        + "\n"
+        + "\n".join(
+            f"print({line!r})" for line in "".join(o.get("text", "") for o in expected_check.outputs).splitlines()
+        )
+    )
+    students["gus_deleted_check"].cells.remove(exercise_check(students["gus_deleted_check"], 1))
+    targets = [notebooks / REFERENCE.name, submissions / "alice" / REFERENCE.name, out / "gradebook.csv"]
+    students["zed_attacker"].cells.insert(1, nbformat.v4.new_code_cell(_attack(targets, listener.getsockname()[1])))
+    for name, nb in students.items():
+        (submissions / name).mkdir(parents=True)
+        nbformat.write(nb, submissions / name / REFERENCE.name)
+    (submissions / "hal_not_json").mkdir()
+    (submissions / "hal_not_json" / REFERENCE.name).write_text("{not json")
+    (submissions / "ivy_empty").mkdir()
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in targets[:2]}
+    settings = grading.Settings(cell_timeout=20, timeout=180)
+    rows = grading.grade_class(submissions, out, notebooks, settings, workers=2)
+    listener.close()
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in targets[:2]}
+    feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
+    with open(out / "gradebook.csv", newline="") as f:
+        gradebook = list(csv.DictReader(f))
+    return {"rows": rows, "gradebook": gradebook, "feedback": feedback, "unchanged": before == after,
+            "connections": connections, "out": out}  # fmt: skip
+
+
+@pytest.mark.notebooks
+def test_the_gradebook_has_one_row_per_student_and_a_column_per_exercise(graded_class):
+    book = graded_class["gradebook"]
+    assert list(book[0]) == ["student", f"{STEM}:{EX1}", f"{STEM}:{EX2}", "total", "max"]
+    points = {row["student"]: (row[f"{STEM}:{EX1}"], row[f"{STEM}:{EX2}"], row["total"], row["max"]) for row in book}
+    assert points == {
+        "alice": ("2", "2", "4", "4"),
+        "bob_wrong": ("0", "2", "2", "4"),
+        "carl_forbidden": ("0", "2", "2", "4"),
+        "dina_by_hand": ("0", "2", "2", "4"),
+        "emil_loop": ("0", "2", "2", "4"),
+        "fay_raises": ("0", "2", "2", "4"),
+        "gus_deleted_check": ("2", "0", "2", "4"),
+        "hal_not_json": ("0", "0", "0", "4"),
+        "ivy_empty": ("0", "0", "0", "4"),
+        "zed_attacker": ("2", "2", "4", "4"),
+    }
+
+
+def _exercise_lines(feedback: str, exercise: str) -> list[str]:
+    lines = feedback.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"- `{exercise}`"))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("- ")), len(lines))
+    return [lines[start].rsplit(" (", 1)[0]] + lines[start + 1 : end]
+
+
+@pytest.mark.notebooks
+def test_the_feedback_says_what_failed_and_why(graded_class):
+    fb = graded_class["feedback"]
+    assert _exercise_lines(fb["alice"], EX1) == [f"- `{EX1}`: passed, 2 / 2 points"]
+    wrong = _exercise_lines(fb["bob_wrong"], EX1)
+    assert wrong[:2] == [f"- `{EX1}`: not passed, 0 / 2 points", "  - visible check 1 printed something else:"]
+    assert wrong[-1] == "  - hidden test 'logits never shown, some in the thousands' failed"
+    forbidden = "raised ForbiddenFunctionError: tf.nn.softmax is switched off while this check runs"
+    assert [line.split(": the exercise")[0] for line in _exercise_lines(fb["carl_forbidden"], EX1)[1:]] == [
+        f"  - check 1 {forbidden}",
+        f"  - hidden test 'logits never shown, some in the thousands' {forbidden}",
+    ]
+    assert _exercise_lines(fb["dina_by_hand"], EX1)[1:] == [
+        "  - visible check 1 was edited or deleted; it was not run",
+        "  - hidden test 'logits never shown, some in the thousands' failed",
+    ]
+    assert _exercise_lines(fb["emil_loop"], EX1)[1:] == [
+        "  - your solution cell raised CellTimeoutError: the cell ran past the cell timeout (20 s) and was interrupted"
+    ]
+    assert _exercise_lines(fb["fay_raises"], EX1)[1:] == ["  - your solution cell raised ValueError: not finished"]
+    assert _exercise_lines(fb["gus_deleted_check"], EX2)[1:] == [
+        "  - visible check 1 was edited or deleted; it was not run"
+    ]
+    assert f"- {REFERENCE.name} is not a readable notebook (NotJSONError)" in fb["hal_not_json"].splitlines()
+    assert f"- missing: the submission has no {REFERENCE.name}" in fb["ivy_empty"].splitlines()
+    assert fb["alice"].splitlines()[:3] == ["# Feedback for alice", "", f"## {STEM}: 4 / 4 points"]
+
+
+@pytest.mark.notebooks
+def test_a_submission_cannot_touch_the_grader_or_the_network(graded_class, tmp_path):
+    if not grading.sandbox_prefix(tmp_path):
+        pytest.skip("bubblewrap is not installed or not allowed here; CI installs it")
+    assert graded_class["unchanged"], "the reference notebook or another student's submission was overwritten"
+    assert graded_class["connections"] == [], "a submission reached a socket outside its sandbox"
+    assert len(graded_class["gradebook"]) == 10

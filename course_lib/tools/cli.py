@@ -1,10 +1,10 @@
-"""The `course` command: run the course, prepare nbval copies, promote runs, make student copies, grade.
+"""The `course` command: run the course, prepare nbval copies, promote runs, release students' copies, grade a class.
 
     course run [--tiny] [--data-dir DIR] [--accept-mirror] [--out DIR] [--only TEXT] [--notebooks DIR]
     course prepare-nbval FOLDER [--notebooks DIR]
     course promote EXECUTED TARGET
-    course student-copy NOTEBOOK OUTPUT
-    course grade STUDENT_NOTEBOOK [--reference NOTEBOOK] [--notebooks DIR]
+    course release NOTEBOOK... --out DIR
+    course grade SUBMISSIONS --out DIR [--workers N] [--cell-timeout S] [--timeout S] [--notebooks DIR]
 
 `python -m course_lib.tools` is the same command. `course SUBCOMMAND --help` explains each.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from course_lib import atomic, data
-from course_lib.tools import grading, notebooks, runner
+from course_lib.tools import assignments, grading, notebooks, runner
 from course_lib.tools.course_map import NOTEBOOKS
 
 
@@ -52,20 +52,29 @@ def _promote(args: argparse.Namespace) -> int:
     return 0
 
 
-def _student_copy(args: argparse.Namespace) -> int:
-    student = grading.strip_solutions(nbformat.read(args.notebook, as_version=4))
-    atomic.write_text(args.output, nbformat.writes(student) + "\n")
-    print(f"wrote {args.output}")
+def _release(args: argparse.Namespace) -> int:
+    for path in args.notebooks:
+        try:
+            student = assignments.release(nbformat.read(path, as_version=4))
+        except (OSError, ValueError) as e:
+            print(f"error: {path} is not a readable notebook: {e}", file=sys.stderr)
+            return 2
+        target = args.out / path.name
+        atomic.write_text(target, nbformat.writes(student) + "\n")
+        print(f"released {target}")
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
+    settings = grading.Settings(args.cell_timeout, args.timeout)
     try:
-        reference = args.reference or notebooks.notebooks_dir(args.notebooks) / args.notebook.name
-        return grading.grade(args.notebook, reference)
-    except FileNotFoundError as e:
+        folder = notebooks.notebooks_dir(args.notebooks)
+        rows = grading.grade_class(args.submissions, args.out, folder, settings, args.workers)
+    except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    print(f"graded {len(rows)} students: {args.out / 'gradebook.csv'}, feedback in {args.out / 'feedback'}")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -96,14 +105,19 @@ def parser() -> argparse.ArgumentParser:
     promote.add_argument("target", type=Path, help="the notebook to overwrite (notebooks/NAME)")
     promote.set_defaults(func=_promote)
 
-    copy = sub.add_parser("student-copy", help="write a copy with the reference solutions and outputs removed")
-    copy.add_argument("notebook", type=Path)
-    copy.add_argument("output", type=Path)
-    copy.set_defaults(func=_student_copy)
+    release = sub.add_parser("release", help="write students' copies: no solutions, no hidden tests, no outputs")
+    release.add_argument("notebooks", type=Path, nargs="+", metavar="NOTEBOOK", help="reference notebooks")
+    release.add_argument("--out", type=Path, required=True, help="folder for the copies (same file names)")
+    release.set_defaults(func=_release)
 
-    grade = sub.add_parser("grade", help="grade a student's notebook against the reference check outputs")
-    grade.add_argument("notebook", type=Path, help="the student's notebook, named as the course notebook")
-    grade.add_argument("--reference", type=Path, default=None, help="the reference notebook (default: the course's)")
+    grade = sub.add_parser("grade", help="grade a class: OUT/gradebook.csv and OUT/feedback/<student>.md")
+    grade.add_argument("submissions", type=Path, help="a folder holding one folder per student, named by the student")
+    grade.add_argument("--out", type=Path, required=True, help="folder for the gradebook and the feedback")
+    grade.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    grade.add_argument(
+        "--cell-timeout", type=float, default=120.0, help="seconds a cell may run before it is interrupted (120)"
+    )
+    grade.add_argument("--timeout", type=float, default=900.0, help="seconds one submitted notebook may run (900)")
     _notebooks_option(grade)
     grade.set_defaults(func=_grade)
     return top

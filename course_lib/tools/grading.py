@@ -1,83 +1,381 @@
-"""Make student copies of a notebook and grade them with nbval against the reference outputs.
+"""Grade a class: every student's notebooks run in a sandbox, checked against the reference, points in a gradebook.
 
-nbval alone compares a notebook with its *own* stored outputs, so it cannot tell a right answer
-from a wrong one a student saved. `grade` first copies the reference outputs of every checked
-cell (`# NBVAL_CHECK_OUTPUT`) into the student's notebook, parameterizes it for the tiny data,
-then runs nbval in lax mode: a check cell passes only if the student's code reproduces the
-reference output.
+For each course notebook a submission answers, the grader builds the notebook to run from the
+student's cells plus the reference's own check cells and hidden tests (read before any student
+code starts), parameterized for the tiny data. The cell runner (`cell_runner`) executes it in a
+fresh kernel, in a throwaway working directory holding only that copy; with bubblewrap (`bwrap`)
+installed, inside a sandbox with no network and a read-only file system except that directory.
+An exercise earns its points when its solution cell runs, each visible check prints what the
+reference printed (nbval's comparison, as text), and each hidden test prints what the reference
+printed. The reference notebook is graded first, the same way, to record what it prints.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
-import re
+import csv
+import difflib
+import io
+import json
+import os
+import queue
+import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import papermill.parameterize
+from tqdm.auto import tqdm
 
+from course_lib import atomic
+from course_lib.data import tiny
+from course_lib.tools import assignments
+from course_lib.tools.assignments import Assignment
 from course_lib.tools.course_map import NAMES
-from course_lib.tools.notebooks import prepare, run_parameters
+from course_lib.tools.notebooks import run_parameters
 
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
-SOLUTION = re.compile(r"(?P<indent>[ \t]*)# BEGIN SOLUTION\n.*?# END SOLUTION[ \t]*\n?", re.DOTALL)
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
-def strip_solutions(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of `nb` with each reference solution replaced by a placeholder, and no outputs."""
-    student = copy.deepcopy(nb)
+@dataclass(frozen=True)
+class Settings:
+    """How long a cell and a whole submission may run, and where the tiny data is."""
+
+    cell_timeout: float = 120.0
+    timeout: float = 900.0
+    data_dir: Path | None = None
+
+
+@dataclass
+class ExerciseResult:
+    """One exercise of one student: points earned, and what the feedback says."""
+
+    points: int = 0
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class NotebookResult:
+    """One submitted notebook: its exercises, and notes that concern the whole notebook."""
+
+    exercises: dict[str, ExerciseResult]
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- building the notebook to run
+
+
+def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> tuple[nbformat.NotebookNode, dict]:
+    """The student's cells with the reference's checks and hidden tests in place; problems found, by exercise.
+
+    A student cell with hidden-test markers is dropped; a check cell is found by its exact source.
+    Hidden tests go right after the exercise's last visible check (or its solution cell).
+    """
+    problems: dict[str, list[str]] = {e.name: [] for e in assignment.exercises}
+    cells = []
     for cell in student.cells:
-        if cell.cell_type != "code":
+        if cell.cell_type == "code" and assignments.is_hidden_cell(cell.source):
+            owner = _owner(cells, assignment) or assignment.exercises[0].name
+            problems[owner].append("a cell with hidden-test markers was in the submission; it was removed")
             continue
-        cell.source = SOLUTION.sub(
-            lambda m: (
-                f'{m["indent"]}# BEGIN SOLUTION\n{m["indent"]}raise NotImplementedError("your code here")\n'
-                f"{m['indent']}# END SOLUTION\n"
-            ),
-            cell.source,
-        )
-        cell.outputs, cell.execution_count = [], None
-    return student
-
-
-def with_reference_outputs(student: nbformat.NotebookNode, reference: nbformat.NotebookNode) -> list[str]:
-    """Copy the reference's outputs into the student's checked cells; return the problems found."""
-    by_source = {c.source: c for c in reference.cells if c.cell_type == "code" and c.source.startswith(CHECK_MARK)}
-    problems = [
-        f"check cell missing or edited:\n{src}" for src in by_source if src not in {c.source for c in student.cells}
-    ]
-    for cell in student.cells:
-        if cell.cell_type != "code":
+        cells.append(copy.deepcopy(cell))
+    for exercise in assignment.exercises:
+        solution = next((i for i, c in enumerate(cells) if _defines(c, exercise.name)), None)
+        if solution is None:
+            problems[exercise.name].append(f"no solution cell defining `{exercise.name}` was found")
             continue
-        if cell.source in by_source:
-            cell.outputs = copy.deepcopy(by_source[cell.source].outputs)
-            cell.execution_count = by_source[cell.source].execution_count
-        else:
-            cell.outputs, cell.execution_count = [], None
-            cell.source = cell.source.replace(CHECK_MARK, "# (not a reference check)")
-    return problems
+        _tag(cells[solution], exercise.name, "solution", "solution")
+        last = solution
+        for k, source in enumerate(exercise.checks):
+            found = next((i for i, c in enumerate(cells) if c.cell_type == "code" and _same(c.source, source)), None)
+            if found is None:
+                problems[exercise.name].append(f"visible check {k + 1} was edited or deleted; it was not run")
+                continue
+            _tag(cells[found], exercise.name, "check", f"check {k + 1}")
+            last = max(last, found)
+        for offset, test in enumerate(exercise.hidden, start=1):
+            hidden = nbformat.v4.new_code_cell(test.source)
+            _tag(hidden, exercise.name, "hidden", test.name)
+            cells.insert(last + offset, hidden)
+    for cell in cells:
+        cell.metadata.setdefault("tags", [])  # papermill looks for the parameters tag in every cell
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(student.get("metadata", {})))
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    nb.metadata["papermill"] = {}  # where papermill records the parameters it injects
+    return nb, problems
 
 
-def grade(student_path: Path, reference_path: Path) -> int:
-    """Run the student's notebook on the tiny data and compare its check cells; returns pytest's exit code."""
-    if not reference_path.is_file():
-        raise FileNotFoundError(f"no reference notebook {reference_path}; name one with --reference")
-    student = nbformat.read(student_path, as_version=4)
-    problems = with_reference_outputs(student, nbformat.read(reference_path, as_version=4))
-    for problem in problems:
-        print(f"PROBLEM: {problem}", file=sys.stderr)
-    course_nb = NAMES.get(reference_path.name)
-    with tempfile.TemporaryDirectory() as tmp:
-        merged, prepared = Path(tmp) / "merged.ipynb", Path(tmp) / reference_path.name
-        nbformat.write(student, merged)
-        metrics_path = Path(tmp) / "metrics.json"
+def _owner(cells: list, assignment: Assignment) -> str | None:
+    names = [e.name for e in assignment.exercises]
+    for cell in reversed(cells):
+        for name in names:
+            if _defines(cell, name):
+                return name
+    return None
+
+
+def _defines(cell: nbformat.NotebookNode, name: str) -> bool:
+    return cell.cell_type == "code" and any(m["name"] == name for m in assignments.DEFINES.finditer(cell.source))
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip() == b.strip()
+
+
+def _tag(cell: nbformat.NotebookNode, exercise: str, role: str, key: str) -> None:
+    cell.metadata["grading"] = {"exercise": exercise, "role": role, "key": key}
+
+
+def parameterized(nb: nbformat.NotebookNode, stem: str, workdir: Path) -> tuple[nbformat.NotebookNode, list[str]]:
+    """`nb` with the course's tiny-data parameters injected; notes if its parameters cell was tampered with."""
+    course_nb = NAMES.get(f"{stem}.ipynb")
+    path = workdir / "declared.ipynb"
+    nbformat.write(nb, path)
+    try:
         if course_nb is None:
-            parameters = {"metrics_path": str(metrics_path)}
+            raise ValueError(f"{stem} is not a course notebook")
+        parameters = run_parameters(course_nb, path, "tiny", workdir / "metrics.json")
+    except Exception as e:  # noqa: BLE001 (a broken parameters cell costs what it breaks, nothing more)
+        return nb, [f"the parameters cell could not be filled in ({e}); the notebook ran with its own settings"]
+    finally:
+        path.unlink()
+    return papermill.parameterize.parameterize_notebook(nb, parameters), []
+
+
+# ---------------------------------------------------------------- running it in a sandbox
+
+
+def sandbox_prefix(workdir: Path) -> list[str]:
+    """The bubblewrap command that confines a process to `workdir`, or [] where bubblewrap cannot run."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return []
+    prefix = [
+        bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", str(workdir), str(workdir),
+        "--unshare-net", "--unshare-pid", "--die-with-parent", "--chdir", str(workdir),
+    ]  # fmt: skip
+    if subprocess.run([*prefix, "true"], check=False, capture_output=True).returncode != 0:
+        return []  # bwrap present but not allowed here (no user namespaces)
+    return prefix
+
+
+def run_cells(nb: nbformat.NotebookNode, workdir: Path, settings: Settings) -> tuple[list[dict], str | None]:
+    """Run `nb` in `workdir` (sandboxed where possible); the cell reports, and why it stopped early, if it did."""
+    path = workdir / "submission.ipynb"
+    nbformat.write(nb, path)
+    env = {**os.environ, "HOME": str(workdir), "TMPDIR": str(workdir), "MPLCONFIGDIR": str(workdir / ".matplotlib")}
+    env["JUPYTER_RUNTIME_DIR"] = str(workdir / ".jupyter")
+    if settings.data_dir is not None:
+        env["COURSE_DATA_DIR"] = str(settings.data_dir)
+    runner = [
+        sys.executable,
+        "-m",
+        "course_lib.tools.cell_runner",
+        str(path),
+        "--cell-timeout",
+        str(settings.cell_timeout),
+    ]
+    token = secrets.token_hex(16)
+    proc = subprocess.Popen(
+        [*sandbox_prefix(workdir), *runner], cwd=workdir, env=env, text=True, start_new_session=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    proc.stdin.write(token + "\n")
+    proc.stdin.close()
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout] + [lines.put(None)], daemon=True).start()
+    reports, deadline = [], time.monotonic() + settings.timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            _stop(proc)
+            return reports, f"the submission ran past the time limit ({settings.timeout:g} s) and was stopped"
+        if line is None:
+            break
+        if line.startswith(token):
+            reports.append(json.loads(line[len(token) :]))
+    proc.wait()
+    return reports, None
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, 9)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def expected_outputs(reference: Path, assignment: Assignment, settings: Settings) -> dict[tuple[str, str], str]:
+    """What the reference notebook prints in each check and hidden test, by (exercise, key).
+
+    ValueError if the reference itself fails any of them: the grader would fail every student.
+    """
+    solved = assignments.without_hidden_tests(nbformat.read(reference, as_version=4))
+    result, reports = grade_notebook(solved, assignment, None, settings)
+    failed = [f"{name}: {'; '.join(r.notes)}" for name, r in result.exercises.items() if r.notes]
+    if failed or result.notes:
+        raise ValueError(f"the reference {reference.name} does not pass its own checks: {failed + result.notes}")
+    return {(r["grading"]["exercise"], r["grading"]["key"]): r["text"] for r in reports if r["grading"]}
+
+
+def grade_notebook(
+    student: nbformat.NotebookNode, assignment: Assignment, expected: dict | None, settings: Settings
+) -> tuple[NotebookResult, list[dict]]:
+    """Grade one notebook (the reference itself when `expected` is None); also return the cell reports."""
+    nb, problems = graded_notebook(student, assignment)
+    tagged: dict[str, list[str]] = {e.name: [] for e in assignment.exercises}
+    for cell in nb.cells:
+        if "grading" in cell.metadata:
+            tagged[cell.metadata.grading["exercise"]].append(cell.metadata.grading["key"])
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        nb, notes = parameterized(nb, assignment.stem, Path(tmp))
+        reports, stopped = run_cells(nb, Path(tmp), settings)
+    notes += [stopped] if stopped else []
+    results = {
+        e.name: _score(e.name, tagged[e.name], problems[e.name], reports, expected, e.points)
+        for e in assignment.exercises
+    }
+    return NotebookResult(results, notes), reports
+
+
+def _score(name: str, keys: list[str], problems: list[str], reports: list[dict], expected, points) -> ExerciseResult:
+    mine = {r["grading"]["key"]: r for r in reports if r["grading"].get("exercise") == name}
+    notes = list(problems)
+    for key in keys:
+        label = (
+            "your solution cell" if key == "solution" else key if key.startswith("check") else f"hidden test '{key}'"
+        )
+        report = mine.get(key)
+        if report is None:
+            notes.append(f"{label} did not run (stopped before it)")
+        elif report["error"]:
+            notes.append(f"{label} raised {report['error']}")
+        elif expected is None or key == "solution" or report["text"] == expected[(name, key)]:
+            continue
+        elif key.startswith("check"):
+            notes.append(f"visible {label} printed something else:\n{_diff(expected[(name, key)], report['text'])}")
         else:
-            parameters = run_parameters(course_nb, merged, "tiny", metrics_path)
-        prepare(merged, prepared, parameters)
-        pytest = [sys.executable, "-m", "pytest", "-p", "course_lib.tools.nbval_plugin", "-p", "no:cacheprovider"]
-        code = subprocess.call([*pytest, "--nbval-lax", "-q", str(prepared)], cwd=tmp)
-    return 1 if problems else code
+            notes.append(f"{label} failed")
+    seconds = sum(r["seconds"] for r in mine.values())
+    return ExerciseResult(0 if notes else points, notes, seconds)
+
+
+def _diff(expected: str, got: str) -> str:
+    lines = difflib.unified_diff(expected.splitlines(), got.splitlines(), "expected", "got", lineterm="")
+    return "\n".join(f"    {line}" for line in lines)
+
+
+# ---------------------------------------------------------------- a class
+
+
+def grade_student(
+    folder: Path, tasks: dict[str, tuple[Assignment, dict]], settings: Settings
+) -> dict[str, NotebookResult]:
+    """Grade every assignment for the student whose submission is `folder`; never raises for what a student hands in."""
+    results = {}
+    for stem, (assignment, expected) in tasks.items():
+        path = folder / f"{stem}.ipynb"
+        empty = {e.name: ExerciseResult() for e in assignment.exercises}
+        if not path.is_file():
+            results[stem] = NotebookResult(empty, [f"missing: the submission has no {path.name}"])
+            continue
+        try:
+            student = nbformat.read(path, as_version=4)
+        except Exception as e:  # noqa: BLE001 (not JSON, not a notebook, unreadable)
+            results[stem] = NotebookResult(empty, [f"{path.name} is not a readable notebook ({type(e).__name__})"])
+            continue
+        result, _ = grade_notebook(student, assignment, expected, settings)
+        if all(any(n.startswith("no solution cell") for n in r.notes) for r in result.exercises.values()):
+            result.notes.append(f"{path.name} answers none of {stem}'s exercises: is it the right notebook?")
+        results[stem] = result
+    return results
+
+
+def feedback(student: str, results: dict[str, NotebookResult], tasks: dict[str, tuple[Assignment, dict]]) -> str:
+    """The student's feedback, in Markdown: per notebook and exercise, points and what went wrong."""
+    out = io.StringIO()
+    out.write(f"# Feedback for {student}\n")
+    for stem, result in results.items():
+        assignment = tasks[stem][0]
+        earned = sum(r.points for r in result.exercises.values())
+        out.write(f"\n## {stem}: {earned} / {assignment.max_points} points\n\n")
+        for note in result.notes:
+            out.write(f"- {note}\n")
+        for exercise in assignment.exercises:
+            r = result.exercises[exercise.name]
+            verdict = "passed" if r.points else "not passed"
+            out.write(f"- `{exercise.name}`: {verdict}, {r.points} / {exercise.points} points ({r.seconds:.1f} s)\n")
+            for note in r.notes:
+                out.write("  - " + note.replace("\n", "\n    ") + "\n")
+    return out.getvalue()
+
+
+def gradebook_row(student: str, results: dict[str, NotebookResult], tasks: dict) -> dict:
+    row = {"student": student}
+    for stem, (assignment, _) in tasks.items():
+        for exercise in assignment.exercises:
+            row[f"{stem}:{exercise.name}"] = results[stem].exercises[exercise.name].points
+    row["total"] = sum(v for k, v in row.items() if ":" in k)
+    row["max"] = sum(a.max_points for a, _ in tasks.values())
+    return row
+
+
+def write_gradebook(path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sorted(rows, key=lambda r: r["student"]))
+    atomic.write_text(path, buffer.getvalue())
+
+
+def grade_class(submissions: Path, out: Path, notebooks: Path, settings: Settings, workers: int = 1) -> list[dict]:
+    """Grade every student folder in `submissions`; write OUT/gradebook.csv and OUT/feedback/<student>.md.
+
+    The gradebook is rewritten (atomically) after each student, so an interrupted run keeps what it graded.
+    """
+    if not submissions.is_dir():
+        raise FileNotFoundError(f"no folder {submissions}: pass the folder that holds one folder per student")
+    students = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    stems = sorted({f.stem for s in students for f in s.glob("*.ipynb") if (notebooks / f.name).is_file()})
+    if not stems:
+        raise ValueError(
+            f"no student folder in {submissions} holds a course notebook; each student's folder must hold "
+            "notebooks named as the course's, e.g. alice/02_softmax_cross_entropy.ipynb"
+        )
+    with tempfile.TemporaryDirectory(prefix="course-grade-data-") as data:
+        tiny.ensure_tiny(Path(data))
+        settings = Settings(settings.cell_timeout, settings.timeout, Path(data))
+        tasks = {}
+        for stem in stems:
+            assignment = assignments.read_assignment(notebooks / f"{stem}.ipynb")
+            if assignment.exercises:
+                tasks[stem] = (assignment, expected_outputs(notebooks / f"{stem}.ipynb", assignment, settings))
+        return _grade_all(students, tasks, out, settings, workers)
+
+
+def _grade_all(students: list[Path], tasks: dict, out: Path, settings: Settings, workers: int) -> list[dict]:
+    rows = []
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool, tqdm(total=len(students), unit="student") as bar:
+        jobs = {pool.submit(grade_student, folder, tasks, settings): folder.name for folder in students}
+        for job in concurrent.futures.as_completed(jobs):
+            student, results = jobs[job], job.result()
+            atomic.write_text(out / "feedback" / f"{student}.md", feedback(student, results, tasks))
+            rows.append(gradebook_row(student, results, tasks))
+            write_gradebook(out / "gradebook.csv", rows)
+            bar.write(f"{student}: {rows[-1]['total']} / {rows[-1]['max']} points")
+            bar.update()
+    return sorted(rows, key=lambda r: r["student"])
