@@ -1,10 +1,11 @@
 """The `course` command: run the course, prepare nbval copies, promote runs, release students' copies, grade a class.
 
-    course run [--tiny] [--data-dir DIR] [--accept-mirror] [--out DIR] [--only TEXT] [--notebooks DIR]
+    course run [--tiny] [--data-dir DIR] [--accept-mirror] [--out DIR] [--only TEXT] [--workers N | --scheduler ADDR]
     course prepare-nbval FOLDER [--notebooks DIR]
     course promote EXECUTED TARGET
     course release NOTEBOOK... --out DIR
-    course grade SUBMISSIONS --out DIR [--workers N] [--cell-timeout S] [--timeout S] [--notebooks DIR]
+    course grade SUBMISSIONS --out DIR [--workers N | --scheduler ADDR] [--cell-timeout S] [--timeout S]
+    course sweep NOTEBOOK -p NAME V1 V2 ... [-p ...] --out DIR [--tiny] [--metric KEY] [--workers N | --scheduler ADDR]
 
 `python -m course_lib.tools` is the same command. `course SUBCOMMAND --help` explains each.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 import nbformat
 
 from course_lib import atomic, data
-from course_lib.tools import assignments, grading, notebooks, runner
+from course_lib.tools import assignments, grading, notebooks, runner, sweep
 from course_lib.tools.course_map import NOTEBOOKS
 
 
@@ -32,7 +33,9 @@ def _notebooks_option(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     try:
         folder = notebooks.notebooks_dir(args.notebooks)
-        failed = runner.run(folder, args.out, args.tiny, args.data_dir, args.accept_mirror, args.only)
+        failed = runner.run(
+            folder, args.out, args.tiny, args.data_dir, args.accept_mirror, args.only, args.workers, args.scheduler
+        )
     except (data.DataError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -69,12 +72,32 @@ def _grade(args: argparse.Namespace) -> int:
     settings = grading.Settings(args.cell_timeout, args.timeout)
     try:
         folder = notebooks.notebooks_dir(args.notebooks)
-        rows = grading.grade_class(args.submissions, args.out, folder, settings, args.workers)
+        rows = grading.grade_class(args.submissions, args.out, folder, settings, args.workers, args.scheduler)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"graded {len(rows)} students: {args.out / 'gradebook.csv'}, feedback in {args.out / 'feedback'}")
     return 0
+
+
+def _dask_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--workers", type=int, default=1, help=f"{what} at once, on a local Dask cluster of that many processes (1)"
+    )
+    parser.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler to run on instead")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    try:
+        rows = sweep.sweep(
+            args.notebook, args.p, args.out, args.tiny, args.metric, args.workers, args.scheduler, args.data_dir
+        )
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    failed = [r["run"] for r in rows if r["status"] != "ok"]
+    print(f"{len(rows)} runs in {args.out / 'sweep.csv'}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -93,6 +116,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
     run.add_argument("--only", default="", help="run only the notebooks whose file name contains this")
     _notebooks_option(run)
+    _dask_options(run, "notebooks")
     run.set_defaults(func=_run)
 
     prep = sub.add_parser("prepare-nbval", help="write every notebook parameterized for the tiny data (nothing run)")
@@ -113,13 +137,25 @@ def parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="grade a class: OUT/gradebook.csv and OUT/feedback/<student>.md")
     grade.add_argument("submissions", type=Path, help="a folder holding one folder per student, named by the student")
     grade.add_argument("--out", type=Path, required=True, help="folder for the gradebook and the feedback")
-    grade.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    _dask_options(grade, "submissions")
     grade.add_argument(
         "--cell-timeout", type=float, default=120.0, help="seconds a cell may run before it is interrupted (120)"
     )
     grade.add_argument("--timeout", type=float, default=900.0, help="seconds one submitted notebook may run (900)")
     _notebooks_option(grade)
     grade.set_defaults(func=_grade)
+    sw = sub.add_parser("sweep", help="run a notebook for every combination of parameter values: OUT/sweep.csv")
+    sw.add_argument("notebook", type=Path)
+    sw.add_argument(
+        "-p", nargs="+", action="append", required=True, metavar=("NAME", "VALUE"),
+        help="a parameter and the values to try (repeat -p for a grid)",
+    )  # fmt: skip
+    sw.add_argument("--out", type=Path, required=True, help="folder for sweep.csv, runs/ and sweep.png")
+    sw.add_argument("--tiny", action="store_true", help="use the built-in tiny datasets and the course's tiny settings")
+    sw.add_argument("--data-dir", default="", help="folder holding the datasets (default: each worker's own)")
+    sw.add_argument("--metric", default="", help="key figure to plot against the swept parameters (sweep.png)")
+    _dask_options(sw, "runs")
+    sw.set_defaults(func=_sweep)
     return top
 
 

@@ -12,9 +12,9 @@ printed. The reference notebook is graded first, the same way, to record what it
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import csv
+import dataclasses
 import difflib
 import io
 import json
@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from course_lib import atomic
 from course_lib.data import tiny
-from course_lib.tools import assignments
+from course_lib.tools import assignments, jobs
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.course_map import NAMES
 from course_lib.tools.notebooks import run_parameters
@@ -282,25 +282,36 @@ def _diff(expected: str, got: str) -> str:
 # ---------------------------------------------------------------- a class
 
 
+def tiny_data_dir() -> Path:
+    """This machine's copy of the tiny datasets for grading (written once, then only read)."""
+    root = Path(tempfile.gettempdir()) / f"course-grading-data-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    tiny.ensure_tiny(root)
+    return root
+
+
 def grade_student(
-    folder: Path, tasks: dict[str, tuple[Assignment, dict]], settings: Settings
+    submitted: dict[str, bytes | None], tasks: dict[str, tuple[Assignment, dict]], settings: Settings
 ) -> dict[str, NotebookResult]:
-    """Grade every assignment for the student whose submission is `folder`; never raises for what a student hands in."""
+    """Grade one student's notebooks (file contents by stem; None: not handed in). Never raises for what they hold.
+
+    Runs wherever Dask puts it: it needs no file of the instructor's, only the tiny data it writes itself.
+    """
+    settings = dataclasses.replace(settings, data_dir=settings.data_dir or tiny_data_dir())
     results = {}
     for stem, (assignment, expected) in tasks.items():
-        path = folder / f"{stem}.ipynb"
+        name, content = f"{stem}.ipynb", submitted.get(stem)
         empty = {e.name: ExerciseResult() for e in assignment.exercises}
-        if not path.is_file():
-            results[stem] = NotebookResult(empty, [f"missing: the submission has no {path.name}"])
+        if content is None:
+            results[stem] = NotebookResult(empty, [f"missing: the submission has no {name}"])
             continue
         try:
-            student = nbformat.read(path, as_version=4)
-        except Exception as e:  # noqa: BLE001 (not JSON, not a notebook, unreadable)
-            results[stem] = NotebookResult(empty, [f"{path.name} is not a readable notebook ({type(e).__name__})"])
+            student = nbformat.reads(content.decode("utf-8"), as_version=4)
+        except Exception as e:  # noqa: BLE001 (not JSON, not a notebook, not UTF-8)
+            results[stem] = NotebookResult(empty, [f"{name} is not a readable notebook ({type(e).__name__})"])
             continue
         result, _ = grade_notebook(student, assignment, expected, settings)
         if all(any(n.startswith("no solution cell") for n in r.notes) for r in result.exercises.values()):
-            result.notes.append(f"{path.name} answers none of {stem}'s exercises: is it the right notebook?")
+            result.notes.append(f"{name} answers none of {stem}'s exercises: is it the right notebook?")
         results[stem] = result
     return results
 
@@ -342,8 +353,10 @@ def write_gradebook(path: Path, rows: list[dict]) -> None:
     atomic.write_text(path, buffer.getvalue())
 
 
-def grade_class(submissions: Path, out: Path, notebooks: Path, settings: Settings, workers: int = 1) -> list[dict]:
-    """Grade every student folder in `submissions`; write OUT/gradebook.csv and OUT/feedback/<student>.md.
+def grade_class(
+    submissions: Path, out: Path, notebooks: Path, settings: Settings, workers: int = 1, scheduler: str | None = None
+) -> list[dict]:
+    """Grade every student folder in `submissions` as Dask jobs; write OUT/gradebook.csv and OUT/feedback/<student>.md.
 
     The gradebook is rewritten (atomically) after each student, so an interrupted run keeps what it graded.
     """
@@ -356,26 +369,44 @@ def grade_class(submissions: Path, out: Path, notebooks: Path, settings: Setting
             f"no student folder in {submissions} holds a course notebook; each student's folder must hold "
             "notebooks named as the course's, e.g. alice/02_softmax_cross_entropy.ipynb"
         )
-    with tempfile.TemporaryDirectory(prefix="course-grade-data-") as data:
-        tiny.ensure_tiny(Path(data))
-        settings = Settings(settings.cell_timeout, settings.timeout, Path(data))
-        tasks = {}
-        for stem in stems:
-            assignment = assignments.read_assignment(notebooks / f"{stem}.ipynb")
-            if assignment.exercises:
-                tasks[stem] = (assignment, expected_outputs(notebooks / f"{stem}.ipynb", assignment, settings))
-        return _grade_all(students, tasks, out, settings, workers)
+    local = dataclasses.replace(settings, data_dir=settings.data_dir or tiny_data_dir())
+    tasks = {}
+    for stem in stems:
+        assignment = assignments.read_assignment(notebooks / f"{stem}.ipynb")
+        if assignment.exercises:
+            tasks[stem] = (assignment, expected_outputs(notebooks / f"{stem}.ipynb", assignment, local))
+    handed_in = {
+        folder.name: {stem: p.read_bytes() if (p := folder / f"{stem}.ipynb").is_file() else None for stem in tasks}
+        for folder in students
+    }
+    return _grade_all(handed_in, tasks, out, settings, workers, scheduler)
 
 
-def _grade_all(students: list[Path], tasks: dict, out: Path, settings: Settings, workers: int) -> list[dict]:
+def _grade_all(handed_in: dict, tasks: dict, out: Path, settings: Settings, workers: int, scheduler) -> list[dict]:
+    from distributed import as_completed
+
     rows = []
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool, tqdm(total=len(students), unit="student") as bar:
-        jobs = {pool.submit(grade_student, folder, tasks, settings): folder.name for folder in students}
-        for job in concurrent.futures.as_completed(jobs):
-            student, results = jobs[job], job.result()
+    with jobs.dask_client(workers, scheduler) as client, tqdm(total=len(handed_in), unit="student") as bar:
+        futures = {
+            client.submit(grade_student, submitted, tasks, settings, pure=False): student
+            for student, submitted in handed_in.items()
+        }
+        for future in as_completed(futures):
+            student, results = futures[future], _student_results(future, tasks)
             atomic.write_text(out / "feedback" / f"{student}.md", feedback(student, results, tasks))
             rows.append(gradebook_row(student, results, tasks))
             write_gradebook(out / "gradebook.csv", rows)
             bar.write(f"{student}: {rows[-1]['total']} / {rows[-1]['max']} points")
             bar.update()
     return sorted(rows, key=lambda r: r["student"])
+
+
+def _student_results(future, tasks: dict) -> dict[str, NotebookResult]:
+    try:
+        return future.result()
+    except Exception as e:  # noqa: BLE001 (its worker died twice: this student gets a note, the class goes on)
+        note = f"grading stopped before this notebook finished ({type(e).__name__}); ask the instructor to regrade"
+        return {
+            stem: NotebookResult({ex.name: ExerciseResult() for ex in a.exercises}, [note])
+            for stem, (a, _) in tasks.items()
+        }

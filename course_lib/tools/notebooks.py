@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import papermill
+from jupyter_client.manager import AsyncKernelManager
 
 from course_lib import atomic
 from course_lib.tools.course_map import NOTEBOOKS, Notebook
@@ -61,6 +62,13 @@ def run_parameters(
     return parameters
 
 
+class IPCKernelManager(AsyncKernelManager):
+    """Kernels that talk over IPC sockets: no ports to collide between concurrent kernels, no TCP warning."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{"transport": "ipc", **kwargs})
+
+
 def execute(
     source: Path, output: Path, parameters: dict, on_cell: Callable[..., None] | None = None, **engine_kwargs
 ) -> None:
@@ -72,8 +80,8 @@ def execute(
     if on_cell is not None:
         engine_kwargs["on_cell_executed"] = on_cell
     papermill.execute_notebook(
-        str(source), str(output), parameters=parameters, cwd=str(source.parent),
-        progress_bar=False, kernel_name="python3", **engine_kwargs,
+        str(source), str(output), parameters=parameters, cwd=str(source.parent), progress_bar=False,
+        kernel_name="python3", kernel_manager_class=IPCKernelManager, **engine_kwargs,
     )  # fmt: skip
 
 

@@ -12,14 +12,16 @@ import platform
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 from tqdm import tqdm
 
-from course_lib import data
+from course_lib import atomic, data
 from course_lib.metrics import load_metrics, save_metrics
 from course_lib.tools.course_map import NOTEBOOKS, Notebook
+from course_lib.tools.jobs import NotebookJob, run_jobs
 from course_lib.tools.notebooks import execute, run_parameters
 
 REFERENCE_STATUS = Path("results") / "metrics" / "status.json"
@@ -56,12 +58,15 @@ def plan(notebooks: tuple[Notebook, ...], notebooks_dir: Path, tiny: bool) -> st
 
 
 def run(
-    notebooks_dir: Path, out: Path, tiny: bool, data_dir: str = "", accept_mirror: bool = False, only: str = ""
-) -> int:
+    notebooks_dir: Path, out: Path, tiny: bool, data_dir: str = "", accept_mirror: bool = False, only: str = "",
+    workers: int = 1, scheduler: str | None = None,
+) -> int:  # fmt: skip
     """Execute the notebooks in course order; return the number that failed.
 
-    The results table covers every notebook with metrics in `out`: a run with `only`
-    keeps the figures (and run status) of notebooks executed earlier into the same folder.
+    With `workers` > 1 or a `scheduler` address they run as Dask jobs, several at once (see
+    `jobs`); the table stays in course order. The results table covers every notebook with
+    metrics in `out`: a run with `only` keeps the figures (and run status) of notebooks executed
+    earlier into the same folder.
     """
     notebooks = tuple(nb for nb in NOTEBOOKS if only in nb.name)
     source = "tiny" if tiny else "real"
@@ -70,18 +75,16 @@ def run(
         preflight(notebooks, data_dir, accept_mirror)
     status_file = out / "metrics" / "status.json"
     statuses = load_metrics(status_file) if status_file.exists() else {}
-    cells = {nb.stem: _code_cells(notebooks_dir / nb.name) for nb in notebooks}
-    failed = done = 0
-    with tqdm(total=sum(cells.values()), unit="cell", desc="course", file=sys.stdout) as bar:
-        for nb in notebooks:
-            bar.set_postfix_str(nb.stem)
-            status = _run_one(nb, notebooks_dir, out, source, data_dir, accept_mirror, lambda **_: bar.update())
-            statuses[nb.stem] = status
-            failed += status.startswith("FAILED")
-            done += cells[nb.stem]
-            bar.update(done - bar.n)  # a failed notebook's unrun cells count as passed over
-            tqdm.write(f"{nb.name}: {status}", file=sys.stdout)
-            save_metrics(status_file, statuses)
+    settings = (notebooks_dir, out, source, data_dir, accept_mirror)
+    if workers > 1 or scheduler:
+        finished = _run_on_dask(notebooks, settings, workers, scheduler)
+    else:
+        finished = _run_in_order(notebooks, settings)
+    failed = 0
+    for stem, status in finished:
+        statuses[stem] = status
+        failed += status.startswith("FAILED")
+        save_metrics(status_file, statuses)
     rows = [
         (nb, statuses[nb.stem], load_metrics(p) if (p := out / "metrics" / f"{nb.stem}.json").exists() else {})
         for nb in NOTEBOOKS
@@ -91,6 +94,46 @@ def run(
     (out / "results.md").write_text(table)
     print(table)
     return failed
+
+
+def _run_in_order(notebooks: tuple[Notebook, ...], settings: tuple) -> Iterator[tuple[str, str]]:
+    """One notebook after another in this process, a progress bar over all their cells."""
+    notebooks_dir = settings[0]
+    cells = {nb.stem: _code_cells(notebooks_dir / nb.name) for nb in notebooks}
+    done = 0
+    with tqdm(total=sum(cells.values()), unit="cell", desc="course", file=sys.stdout) as bar:
+        for nb in notebooks:
+            bar.set_postfix_str(nb.stem)
+            status = _run_one(nb, *settings, lambda **_: bar.update())
+            done += cells[nb.stem]
+            bar.update(done - bar.n)  # a failed notebook's unrun cells count as passed over
+            tqdm.write(f"{nb.name}: {status}", file=sys.stdout)
+            yield nb.stem, status
+
+
+def _run_on_dask(
+    notebooks: tuple[Notebook, ...], settings: tuple, workers: int, scheduler: str | None
+) -> Iterator[tuple[str, str]]:
+    """The notebooks as Dask jobs; executed notebooks and metrics come back to OUT as each finishes."""
+    notebooks_dir, out, source, data_dir, accept_mirror = settings
+    jobs = [
+        NotebookJob(
+            nb.stem,
+            (notebooks_dir / nb.name).read_text(),
+            run_parameters(nb, notebooks_dir / nb.name, source, Path("metrics.json"), data_dir, accept_mirror),
+        )
+        for nb in notebooks
+    ]
+    for nb in notebooks:
+        (out / "metrics" / f"{nb.stem}.json").unlink(missing_ok=True)
+    for result in run_jobs(jobs, workers, scheduler, desc="course"):
+        if result.executed:
+            atomic.write_text(out / "notebooks" / f"{result.key}.ipynb", result.executed)
+        if result.metrics:
+            save_metrics(out / "metrics" / f"{result.key}.json", result.metrics)
+        status = f"ok, {result.seconds:.0f} s" if result.ok else result.status
+        tqdm.write(f"{result.key}.ipynb: {status}", file=sys.stdout)
+        yield result.key, status
 
 
 def _code_cells(path: Path) -> int:
