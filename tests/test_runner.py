@@ -93,7 +93,7 @@ def test_results_table_puts_measured_beside_published():
 
 
 def test_every_subcommand_has_help(capsys):
-    for sub in ("run", "prepare-nbval", "promote", "student-copy", "grade"):
+    for sub in ("run", "prepare-nbval", "promote", "release", "grade", "sweep"):
         with pytest.raises(SystemExit) as exit_:
             cli.main([sub, "--help"])
         assert exit_.value.code == 0 and f"usage: course {sub}" in capsys.readouterr().out
