@@ -1,6 +1,6 @@
 """Benchmark: the course's Dask jobs with 1 and 2 workers — grading a class, a parameter sweep, a course run.
 
-    python benchmarks/dask_jobs.py [--students 30] [--sweep-runs 8] [--only TEXT] [--json PATH]
+    python benchmarks/dask_jobs.py [--students 30] [--sweep-runs 8] [--only TEXT] [--jobs grade sweep course]
 
 Grades `--students` copies of notebook 02 (reference solutions), sweeps notebook 01 on the tiny
 data over `--sweep-runs` seeds, and runs the course notebooks whose name contains `--only` on
@@ -86,6 +86,8 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[dict]:
     rows = []
     for workers in (1, 2):
         for name, (count, action) in jobs.items():
+            if not name.startswith(tuple(args.jobs)):
+                continue
             seconds = timed(functools.partial(action, workers))
             rows.append({"job": name, "workers": workers, "jobs": count, "seconds": seconds})
     return rows
@@ -96,6 +98,10 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--sweep-runs", type=int, default=8)
     parser.add_argument("--only", default="", help="course notebooks to run: names containing this (default: all)")
+    parser.add_argument(
+        "--jobs", nargs="+", default=["grade", "sweep", "course"], choices=["grade", "sweep", "course"],
+        help="which kinds of job to measure (default: all three)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=Path("build/benchmarks/dask_jobs.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
