@@ -124,6 +124,9 @@ def test_the_graded_notebook_puts_the_hidden_tests_after_the_checks_and_drops_pl
     planted = nbformat.v4.new_code_cell("# BEGIN HIDDEN TESTS\nprint('planted')\n# END HIDDEN TESTS")
     student.cells.insert(len(student.cells) - 1, planted)
     exercise_check(student, 1).source += "\nprint('edited')"
+    forged = nbformat.v4.new_code_cell("print('what check 2 prints')")
+    forged.metadata["grading"] = {"exercise": EX2, "role": "check", "key": "check 1"}  # a forged grading tag
+    student.cells.append(forged)
     nb, problems = grading.graded_notebook(student, assignment)
     roles = [(c.metadata.grading["exercise"], c.metadata.grading["role"]) for c in nb.cells if "grading" in c.metadata]
     assert roles == [(EX1, "solution"), (EX1, "check"), (EX1, "hidden"), (EX2, "solution"), (EX2, "hidden")]
@@ -135,6 +138,7 @@ def test_the_graded_notebook_puts_the_hidden_tests_after_the_checks_and_drops_pl
         ],
     }
     assert not any("planted" in c.source for c in nb.cells)
+    assert "grading" not in nb.cells[-1].metadata, "a grading tag from the submission is ignored"
 
 
 def test_grading_a_missing_folder_or_one_without_course_notebooks_is_a_clear_error(tmp_path, capsys):

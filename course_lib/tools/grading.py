@@ -76,8 +76,9 @@ class NotebookResult:
 def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> tuple[nbformat.NotebookNode, dict]:
     """The student's cells with the reference's checks and hidden tests in place; problems found, by exercise.
 
-    A student cell with hidden-test markers is dropped; a check cell is found by its exact source.
-    Hidden tests go right after the exercise's last visible check (or its solution cell).
+    A student cell with hidden-test markers is dropped, and grading tags a student put in cell
+    metadata are ignored; a check cell is found by its exact source. Hidden tests go right after
+    the exercise's last visible check (or its solution cell).
     """
     problems: dict[str, list[str]] = {e.name: [] for e in assignment.exercises}
     cells = []
@@ -87,6 +88,7 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
             problems[owner].append("a cell with hidden-test markers was in the submission; it was removed")
             continue
         cells.append(copy.deepcopy(cell))
+        cells[-1].metadata.pop("grading", None)  # only the grader tags cells
     for exercise in assignment.exercises:
         solution = next((i for i, c in enumerate(cells) if _defines(c, exercise.name)), None)
         if solution is None:
