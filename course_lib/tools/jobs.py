@@ -86,7 +86,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator:
     if workers < 1:
         raise ValueError(f"need at least one worker, got {workers}")
     settings = dask.config.set({"distributed.scheduler.allowed-failures": 1})  # a lost job is rerun once
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     with settings, cluster, Client(cluster) as client:
         yield client
 
