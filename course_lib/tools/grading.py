@@ -16,12 +16,14 @@ import copy
 import csv
 import dataclasses
 import difflib
+import functools
 import io
 import json
 import os
 import queue
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -156,18 +158,34 @@ def parameterized(nb: nbformat.NotebookNode, stem: str, workdir: Path) -> tuple[
 # ---------------------------------------------------------------- running it in a sandbox
 
 
+# read-only file system, no network, own process ids, gone when the grader goes
+SANDBOX = [
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+    "--unshare-net",
+    "--unshare-pid",
+    "--die-with-parent",
+]
+
+
 def sandbox_prefix(workdir: Path) -> list[str]:
-    """The bubblewrap command that confines a process to `workdir`, or [] where bubblewrap cannot run."""
+    """The bubblewrap command that confines a process to `workdir` (its only writable folder), or [] without bwrap."""
+    bwrap = _usable_bwrap()
+    return [] if bwrap is None else [bwrap, *SANDBOX, "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+
+
+@functools.cache
+def _usable_bwrap() -> str | None:
+    """bwrap's path if it is installed and allowed to make the sandbox here (user namespaces); tried once."""
     bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return []
-    prefix = [
-        bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", str(workdir), str(workdir),
-        "--unshare-net", "--unshare-pid", "--die-with-parent", "--chdir", str(workdir),
-    ]  # fmt: skip
-    if subprocess.run([*prefix, "true"], check=False, capture_output=True).returncode != 0:
-        return []  # bwrap present but not allowed here (no user namespaces)
-    return prefix
+    if bwrap is None or subprocess.run([bwrap, *SANDBOX, "true"], check=False, capture_output=True).returncode:
+        return None
+    return bwrap
 
 
 def run_cells(nb: nbformat.NotebookNode, workdir: Path, settings: Settings) -> tuple[list[dict], str | None]:
@@ -212,7 +230,7 @@ def run_cells(nb: nbformat.NotebookNode, workdir: Path, settings: Settings) -> t
 
 def _stop(proc: subprocess.Popen) -> None:
     try:
-        os.killpg(proc.pid, 9)
+        os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     proc.wait()
@@ -239,36 +257,40 @@ def grade_notebook(
 ) -> tuple[NotebookResult, list[dict]]:
     """Grade one notebook (the reference itself when `expected` is None); also return the cell reports."""
     nb, problems = graded_notebook(student, assignment)
-    tagged: dict[str, list[str]] = {e.name: [] for e in assignment.exercises}
+    roles: dict[str, dict[str, str]] = {e.name: {} for e in assignment.exercises}  # exercise -> key -> role
     for cell in nb.cells:
         if "grading" in cell.metadata:
-            tagged[cell.metadata.grading["exercise"]].append(cell.metadata.grading["key"])
+            tag = cell.metadata.grading
+            roles[tag["exercise"]][tag["key"]] = tag["role"]
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         nb, notes = parameterized(nb, assignment.stem, Path(tmp))
         reports, stopped = run_cells(nb, Path(tmp), settings)
     notes += [stopped] if stopped else []
     results = {
-        e.name: _score(e.name, tagged[e.name], problems[e.name], reports, expected, e.points)
+        e.name: _score(e.name, roles[e.name], problems[e.name], reports, expected, e.points)
         for e in assignment.exercises
     }
     return NotebookResult(results, notes), reports
 
 
-def _score(name: str, keys: list[str], problems: list[str], reports: list[dict], expected, points) -> ExerciseResult:
+LABELS = {"solution": "your solution cell", "check": "{key}", "hidden": "hidden test '{key}'"}
+
+
+def _score(
+    name: str, roles: dict[str, str], problems: list[str], reports: list[dict], expected, points
+) -> ExerciseResult:
+    """Points and notes for one exercise from the reports of its tagged cells (`roles`: key -> role)."""
     mine = {r["grading"]["key"]: r for r in reports if r["grading"].get("exercise") == name}
     notes = list(problems)
-    for key in keys:
-        label = (
-            "your solution cell" if key == "solution" else key if key.startswith("check") else f"hidden test '{key}'"
-        )
-        report = mine.get(key)
+    for key, role in roles.items():
+        label, report = LABELS[role].format(key=key), mine.get(key)
         if report is None:
             notes.append(f"{label} did not run (stopped before it)")
         elif report["error"]:
             notes.append(f"{label} raised {report['error']}")
-        elif expected is None or key == "solution" or report["text"] == expected[(name, key)]:
+        elif expected is None or role == "solution" or report["text"] == expected[(name, key)]:
             continue
-        elif key.startswith("check"):
+        elif role == "check":  # visible: show the diff; a hidden test's expected output stays secret
             notes.append(f"visible {label} printed something else:\n{_diff(expected[(name, key)], report['text'])}")
         else:
             notes.append(f"{label} failed")

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -54,8 +55,6 @@ class JobResult:
 
 def execute_job(job: NotebookJob) -> JobResult:
     """Run one job here (on a worker): the notebook in a temporary folder, its metrics read back."""
-    import tempfile
-
     if job.threads:  # the kernel inherits them: N jobs on C cores use C / N threads each
         os.environ.update({name: str(job.threads) for name in THREAD_VARIABLES})
     with tempfile.TemporaryDirectory(prefix="course-job-") as tmp:

@@ -19,9 +19,9 @@ import re
 from pathlib import Path
 
 from course_lib import atomic
-from course_lib.tools.course_map import NAMES
+from course_lib.tools.course_map import NAMES, Notebook
 from course_lib.tools.jobs import NotebookJob, run_jobs
-from course_lib.tools.notebooks import notebook_parameters
+from course_lib.tools.notebooks import notebook_parameters, run_parameters
 
 CONVERTERS = {"int": int, "float": float, "str": str, "bool": lambda v: {"true": True, "false": False}[v.lower()]}
 
@@ -69,8 +69,8 @@ def sweep(
     if not path.is_file():
         raise FileNotFoundError(f"no notebook {path}")
     grid = typed_grid(path, options)
-    declared = notebook_parameters(path)
-    base = {k: v for k, v in _data_settings(path.name, tiny, data_dir).items() if k in declared}
+    course_nb = NAMES.get(path.name, Notebook(path.name, path.stem))  # a course notebook brings its tiny settings
+    base = run_parameters(course_nb, path, "tiny" if tiny else "real", Path("metrics.json"), data_dir)
     previous = {row["run"]: row for row in _read_rows(out / "sweep.csv")}
     runs = {run_key(p): p for p in combinations(grid)}
     rows = {key: row for key, row in previous.items() if key in runs and row["status"] == "ok"}
@@ -88,12 +88,6 @@ def sweep(
     if metric:
         plot(ordered, list(grid), metric, out / "sweep.png")
     return ordered
-
-
-def _data_settings(name: str, tiny: bool, data_dir: str) -> dict:
-    course_nb = NAMES.get(name)
-    settings = {"data_source": "tiny" if tiny else "real", "data_dir": data_dir}
-    return settings | (course_nb.tiny_parameters if tiny and course_nb else {})
 
 
 def _read_rows(path: Path) -> list[dict]:
