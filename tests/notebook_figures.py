@@ -29,16 +29,14 @@ TINY = {
         "long_test_accuracy": 0.405,
     },
     "05_l2_regularization": {"plain_test_accuracy": 0.99, "l2_test_accuracy": 0.98},
-    "07_cifar10_batchnorm_cnn": {
-        "published_test_accuracy": 0.865, "improved_test_accuracy": 0.995, "improved_flip_tta_accuracy": 1.0,
-    },
+    "07_cifar10_batchnorm_cnn": {"published_test_accuracy": 0.445, "improved_test_accuracy": 0.94},
     "08_batch_normalization": {"best_without_bn": 0.29, "best_with_bn": 0.43, "batch_4_accuracy": 0.71},
     "09_image_folder_loader": {"test_accuracy": 0.54},
 }  # fmt: skip
-ABLATION = {  # notebook 07, 24 steps each
-    "full recipe": 0.805, "published network": 0.135, "no augmentation": 0.785, "Adam 1e-3, constant": 0.905,
-    "no label smoothing": 0.785,
+ABLATION = {  # notebook 07, 3 tiny epochs each, on validation
+    "published network": 0.08, "no augmentation": 0.84, "Adam 1e-3, constant": 0.85, "no label smoothing": 0.79,
 }  # fmt: skip
+ABLATION_FULL_RECIPE = [0.76, 0.89]  # notebook 07: the full recipe's short run, seeds 42 and 43
 GAPS = {"plain_gap": 0.01, "l2_gap": 0.02}  # notebook 05
 BATCH_STATISTICS = {"1": 0.09, "2": 0.52, "8": 0.82, "64": 0.91, "500": 0.9}  # notebook 08, batches of n
 
@@ -108,13 +106,15 @@ def local_response_normalization(m: dict) -> None:
 def cifar10_batchnorm_cnn(m: dict) -> None:
     assert (m["published_parameters"], m["published_non_trainable"]) == (159_018, 512)
     _reaches_tiny_figures("07_cifar10_batchnorm_cnn", m)
-    assert min(m["published_test_accuracy"], m["improved_test_accuracy"]) > nearest_class_mean("cifar10")
-    assert m["improved_epochs"] == 10.0, "80 steps of 64 images over 500"
-    assert set(m["ablation"]) == set(ABLATION)
+    assert m["improved_test_accuracy"] > nearest_class_mean("cifar10")
+    rates = m["peak_lr_validation_accuracy"]
+    assert m["improved_peak_lr"] == float(max(rates, key=rates.get)), "the peak rate is the best on validation"
+    assert m["ablation_epochs"] == 3 and set(m["ablation"]) == set(ABLATION)
+    for got, measured in zip(m["ablation_full_recipe"], ABLATION_FULL_RECIPE, strict=True):
+        assert got >= measured - MARGIN, f"full recipe, short run: {got}, measured {measured}"
     for name, measured in ABLATION.items():
-        row = m["ablation"][name]
-        assert row["epochs"] == 3.0, f"{name}: every ablation row trains the same 24 steps"
-        assert row["accuracy"] >= measured - MARGIN, f"ablation {name}: {row['accuracy']}, measured {measured}"
+        got = m["ablation"][name]["accuracy"]
+        assert got >= measured - MARGIN, f"ablation {name}: {got}, measured {measured}"
 
 
 def batch_normalization(m: dict) -> None:
