@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from course_lib.lrn import TUTORIAL_PARAMS, LocalResponseNormalization
 
@@ -111,3 +112,70 @@ def small_cnn(norm: str = "none", widths: tuple[int, ...] = (16, 32, 64), num_cl
         layers.append(keras.layers.MaxPooling2D(2))
     layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(num_classes)]
     return keras.Sequential(layers, name=f"small_cnn_{norm}")
+
+
+def whitening_kernel(images: np.ndarray, size: int = 2, epsilon: float = 5e-4) -> np.ndarray:
+    """Patch-whitening filters for a first conv layer (after Jordan's airbench), from training images.
+
+    Every `size`x`size` patch of `images` (n, h, w, 3), flattened, gives the patches' (uncentred)
+    covariance; its eigenvectors divided by sqrt(eigenvalue + epsilon), largest first, and their
+    negatives make a Keras kernel (size, size, 3, 2 * 3 * size * size) whose outputs have unit variance.
+    """
+    patches = np.lib.stride_tricks.sliding_window_view(images, (size, size), axis=(1, 2))
+    flat = patches.transpose(0, 1, 2, 4, 5, 3).reshape(-1, size * size * images.shape[-1]).astype(np.float64)
+    eigenvalues, eigenvectors = np.linalg.eigh(flat.T @ flat / len(flat))
+    filters = (eigenvectors / np.sqrt(eigenvalues + epsilon))[:, ::-1]
+    return np.concatenate([filters, -filters], axis=1).reshape(size, size, images.shape[-1], -1).astype(np.float32)
+
+
+def identity_init(conv: keras.layers.Conv2D) -> None:
+    """Make a built 3x3 conv start as the identity on its first input-channel-many filters (Dirac init)."""
+    kernel = conv.kernel.numpy()
+    k, _, c_in, c_out = kernel.shape
+    first = min(c_in, c_out)
+    kernel[..., :first] = 0.0
+    kernel[k // 2, k // 2, np.arange(first), np.arange(first)] = 1.0
+    conv.kernel.assign(kernel)
+
+
+def airbench_net(
+    whitening: np.ndarray,
+    widths: tuple[int, int, int] = (64, 256, 256),
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    batchnorm_momentum: float = 0.4,
+    identity: bool = True,
+    num_classes: int = 10,
+) -> keras.Model:
+    """The network of Jordan's airbench94 in Keras (about 2M parameters for the default widths).
+
+    Standardize -> frozen 2x2 `whitening` conv (see `whitening_kernel`) + GELU -> three blocks of
+    conv-pool-BN-GELU and conv-BN-GELU (BN without scale; `identity`: Dirac-initialised convs)
+    -> 3x3 max-pool -> dense (no bias) -> logits scaled by 1/9. `batchnorm_momentum` is Keras'
+    (airbench's PyTorch momentum 0.6 is Keras' 0.4). Inputs in [0, 1].
+    """
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = keras.layers.Normalization(mean=list(mean), variance=[s * s for s in std], name="standardize")(inputs)
+    whiten = keras.layers.Conv2D(
+        whitening.shape[-1], whitening.shape[0], use_bias=False, trainable=False, name="whiten"
+    )
+    x = keras.layers.Activation("gelu", name="whiten_gelu")(whiten(x))
+    convs = []
+    for i, width in enumerate(widths, start=1):
+        for part in ("a", "b"):
+            convs.append(keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{i}{part}_conv"))
+            x = convs[-1](x)
+            if part == "a":
+                x = keras.layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
+            x = keras.layers.BatchNormalization(
+                momentum=batchnorm_momentum, epsilon=1e-12, scale=False, name=f"block{i}{part}_bn"
+            )(x)
+            x = keras.layers.Activation("gelu", name=f"block{i}{part}_gelu")(x)
+    x = keras.layers.Flatten()(keras.layers.MaxPooling2D(3, name="pool")(x))
+    x = keras.layers.Dense(num_classes, use_bias=False, name="logits")(x)
+    model = keras.Model(inputs, keras.layers.Rescaling(1 / 9, name="scale")(x), name="airbench_net")
+    whiten.set_weights([whitening])
+    if identity:
+        for conv in convs:
+            identity_init(conv)
+    return model

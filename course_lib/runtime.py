@@ -18,15 +18,21 @@ DEFAULTS = {ONEDNN: "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def apply_defaults() -> None:
-    """Set the course's TensorFlow environment defaults, keeping any value the user set."""
-    if "tensorflow" in sys.modules and ONEDNN not in os.environ:
+    """Set the course's TensorFlow environment defaults, keeping any value the user set.
+
+    Once TensorFlow is loaded the oneDNN variable is left alone (too late to matter, and
+    `speed_setting` would report a setting that is not in force).
+    """
+    too_late = "tensorflow" in sys.modules and ONEDNN not in os.environ
+    if too_late:
         warnings.warn(
             "TensorFlow was imported before course_lib, so the oneDNN speed default cannot take effect. "
             "Import course_lib first (or set TF_ENABLE_ONEDNN_OPTS=1 before starting Python).",
             stacklevel=3,
         )
     for name, value in DEFAULTS.items():
-        os.environ.setdefault(name, value)
+        if not (too_late and name == ONEDNN):
+            os.environ.setdefault(name, value)
 
 
 def import_tensorflow_quietly() -> None:

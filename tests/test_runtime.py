@@ -26,8 +26,14 @@ def test_a_value_the_user_set_is_kept():
 
 
 def test_tensorflow_imported_first_gets_a_warning_saying_what_to_do():
-    out = _python("import tensorflow, warnings; warnings.simplefilter('always'); import course_lib")
+    out = _python(
+        "import os, tensorflow, warnings; warnings.simplefilter('always'); import course_lib; "
+        "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset'))"
+    )
     assert "TensorFlow was imported before course_lib" in out.stderr and "Import course_lib first" in out.stderr
+    assert out.stdout.split()[-1] == "unset", (
+        "set after TensorFlow loaded, the variable would claim a setting not in force"
+    )
 
 
 def test_in_a_kernel_tensorflow_loads_without_its_start_up_lines_and_without_python_warnings():

@@ -6,6 +6,7 @@
     course release NOTEBOOK... --out DIR
     course grade SUBMISSIONS --out DIR [--workers N | --scheduler ADDR] [--cell-timeout S] [--timeout S]
     course sweep NOTEBOOK -p NAME V1 V2 ... [-p ...] --out DIR [--tiny] [--metric KEY] [--workers N | --scheduler ADDR]
+    course bench [--quick] [--rounds N] [--seconds S] [--json PATH]
 
 `python -m course_lib.tools` is the same command. `course SUBCOMMAND --help` explains each.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 import nbformat
 
 from course_lib import atomic, data
-from course_lib.tools import assignments, grading, notebooks, runner, sweep
+from course_lib.tools import assignments, bench, grading, notebooks, runner, sweep
 from course_lib.tools.course_map import NOTEBOOKS
 
 
@@ -100,6 +101,18 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    rounds = 1 if args.quick else args.rounds
+    seconds = 0.05 if args.quick else args.seconds
+    try:
+        report = bench.bench(args.quick, rounds, seconds, args.json, progress=lambda m: print(m, file=sys.stderr))
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The `course` command line, one subcommand per task."""
     top = argparse.ArgumentParser(
@@ -156,6 +169,13 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--metric", default="", help="key figure to plot against the swept parameters (sweep.png)")
     _dask_options(sw, "runs")
     sw.set_defaults(func=_sweep)
+
+    speed = sub.add_parser("bench", help="training/inference images/s of every model, per TensorFlow setting")
+    speed.add_argument("--quick", action="store_true", help="tiny sizes, one round: checks that every row fills")
+    speed.add_argument("--rounds", type=int, default=3, help="rounds of all settings in turn (3)")
+    speed.add_argument("--seconds", type=float, default=4.0, help="seconds each figure is timed for (4)")
+    speed.add_argument("--json", type=Path, default=None, help="write every figure, each round's too, here")
+    speed.set_defaults(func=_bench)
     return top
 
 
