@@ -139,26 +139,27 @@ def identity_init(conv: keras.layers.Conv2D) -> None:
 
 
 def airbench_net(
-    whitening: np.ndarray,
+    whitening: np.ndarray | None,
     widths: tuple[int, int, int] = (64, 256, 256),
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0),
     std: tuple[float, float, float] = (1.0, 1.0, 1.0),
-    batchnorm_momentum: float = 0.4,
+    batchnorm_momentum: float = 0.6,
     identity: bool = True,
+    bn_scale: bool = False,
     num_classes: int = 10,
 ) -> keras.Model:
     """The network of Jordan's airbench94 in Keras (about 2M parameters for the default widths).
 
-    Standardize -> frozen 2x2 `whitening` conv (see `whitening_kernel`) + GELU -> three blocks of
-    conv-pool-BN-GELU and conv-BN-GELU (BN without scale; `identity`: Dirac-initialised convs)
-    -> 3x3 max-pool -> dense (no bias) -> logits scaled by 1/9. `batchnorm_momentum` is Keras'
-    (airbench's PyTorch momentum 0.6 is Keras' 0.4). Inputs in [0, 1].
+    Standardize -> frozen 2x2 `whitening` conv (see `whitening_kernel`; None: an ordinary trainable
+    2x2 conv of 24 filters) + GELU -> three blocks of conv-pool-BN-GELU and conv-BN-GELU (`identity`:
+    Dirac-initialised convs; BN without a scale unless `bn_scale`) -> 3x3 max-pool -> dense (no bias)
+    -> logits scaled by 1/9. Keras' `batchnorm_momentum` 0.6 is airbench's (PyTorch's momentum 0.4).
+    Inputs in [0, 1].
     """
     inputs = keras.Input(shape=(32, 32, 3))
     x = keras.layers.Normalization(mean=list(mean), variance=[s * s for s in std], name="standardize")(inputs)
-    whiten = keras.layers.Conv2D(
-        whitening.shape[-1], whitening.shape[0], use_bias=False, trainable=False, name="whiten"
-    )
+    filters, size = (24, 2) if whitening is None else (whitening.shape[-1], whitening.shape[0])
+    whiten = keras.layers.Conv2D(filters, size, use_bias=False, trainable=whitening is None, name="whiten")
     x = keras.layers.Activation("gelu", name="whiten_gelu")(whiten(x))
     convs = []
     for i, width in enumerate(widths, start=1):
@@ -168,13 +169,14 @@ def airbench_net(
             if part == "a":
                 x = keras.layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
             x = keras.layers.BatchNormalization(
-                momentum=batchnorm_momentum, epsilon=1e-12, scale=False, name=f"block{i}{part}_bn"
+                momentum=batchnorm_momentum, epsilon=1e-12, scale=bn_scale, name=f"block{i}{part}_bn"
             )(x)
             x = keras.layers.Activation("gelu", name=f"block{i}{part}_gelu")(x)
     x = keras.layers.Flatten()(keras.layers.MaxPooling2D(3, name="pool")(x))
     x = keras.layers.Dense(num_classes, use_bias=False, name="logits")(x)
     model = keras.Model(inputs, keras.layers.Rescaling(1 / 9, name="scale")(x), name="airbench_net")
-    whiten.set_weights([whitening])
+    if whitening is not None:
+        whiten.set_weights([whitening])
     if identity:
         for conv in convs:
             identity_init(conv)
