@@ -27,3 +27,14 @@ def random_flip(images: tf.Tensor) -> tf.Tensor:
     """Each image mirrored left-right with probability 1/2."""
     flip = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < 0.5
     return tf.where(flip, tf.reverse(images, axis=[2]), images)
+
+
+def translate(images: tf.Tensor, dy: int, dx: int) -> tf.Tensor:
+    """Every image shifted down `dy` and right `dx` pixels (negative: up, left), reflect-padded at the edges.
+
+    The fixed shifts of test-time augmentation, the deterministic twin of `random_crop(..., pad=...)`.
+    """
+    pad = max(abs(dy), abs(dx))
+    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    return padded[:, pad - dy : pad - dy + height, pad - dx : pad - dx + width, :]

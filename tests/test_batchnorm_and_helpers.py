@@ -65,6 +65,14 @@ def test_random_crop_with_padding_translates_by_at_most_pad_pixels():
     assert len({out[k].tobytes() for k in range(16)}) > 1
 
 
+def test_translate_shifts_down_and_right_with_reflected_edges():
+    images = np.arange(2 * 5 * 5 * 3, dtype=np.float32).reshape(2, 5, 5, 3)
+    out = augment.translate(tf.constant(images), 1, -2).numpy()
+    np.testing.assert_array_equal(out[:, 1:, :3], images[:, :4, 2:])  # row r comes from r - 1, column c from c + 2
+    np.testing.assert_array_equal(out[:, 0], images[:, 1, list(range(2, 5)) + [3, 2]])  # reflected edges
+    np.testing.assert_array_equal(augment.translate(tf.constant(images), 0, 0).numpy(), images)
+
+
 def test_random_flip_mirrors_about_half_the_images():
     tf.random.set_seed(0)
     images = tf.constant(np.random.default_rng(0).random((200, 4, 4, 1)), tf.float32)
