@@ -17,8 +17,6 @@ import contextlib
 import functools
 import io
 import json
-import platform
-import re
 import shutil
 import tempfile
 import time
@@ -27,19 +25,11 @@ from pathlib import Path
 import nbformat
 
 from course_lib.tools import assignments, grading, runner, sweep
+from course_lib.tools.bench import cpu
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 THEORY = CHECKOUT_NOTEBOOKS / "02_softmax_cross_entropy.ipynb"
 SOFTMAX = CHECKOUT_NOTEBOOKS / "01_mnist_softmax_regression.ipynb"
-
-
-def cpu() -> str:
-    """The CPU model and which of AVX2 / AVX-512 / BF16 / AMX it has, from /proc/cpuinfo."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"model name\s*:\s*(.+)", text)
-    flags = set(re.search(r"flags\s*:\s*(.+)", text)[1].split()) if "flags" in text else set()
-    wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{model[1] if model else platform.processor()}, {len(re.findall('^processor', text, re.MULTILINE))} cores, {' '.join(wanted)}"
 
 
 def make_class(folder: Path, students: int) -> None:

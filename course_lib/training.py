@@ -1,8 +1,7 @@
-"""Training helpers: a timed fit, and training for a wall-time budget (scoring is in `course_lib.evaluation`)."""
+"""Training helpers: a compact epoch log and a timed fit (scoring is in `course_lib.evaluation`)."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
@@ -73,71 +72,3 @@ def timed_fit(
         verbose=0,
     )
     return history.history, time.perf_counter() - start
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Train for a fixed wall time instead of a fixed number of epochs, annealing the rate over that time.
-
-    Before each step the learning rate is set from the share `p` of the budget used so far: a linear
-    warm-up to `peak_lr` over the first `warmup` share, then a cosine decay to zero at `p = 1`, where
-    training stops (mid-epoch if need be; pass a generous `epochs` to `fit`). With `peak_lr=None` the
-    optimizer's own rate is left alone and the budget only stops training. Time spent evaluating
-    the validation data is not counted. On a shared CPU whose speed varies from minute to minute,
-    this keeps both the budget and a schedule that really ends at zero. `seconds` and `steps` say
-    what was used; `rates` holds the rate set before each step.
-
-    With `max_steps`, the budget is that many steps instead of `seconds`: the same schedule over
-    steps, so the run no longer depends on the machine's speed (the tiny test runs use it).
-    """
-
-    def __init__(
-        self,
-        seconds: float,
-        peak_lr: float | None,
-        warmup: float = 0.1,
-        clock: Callable[[], float] = time.perf_counter,
-        max_steps: int | None = None,
-    ):
-        super().__init__()
-        if seconds <= 0 or not 0 <= warmup < 1 or (max_steps is not None and max_steps < 1):
-            raise ValueError(
-                f"need seconds > 0, 0 <= warmup < 1 and max_steps >= 1 if given; "
-                f"got seconds={seconds}, warmup={warmup}, max_steps={max_steps}"
-            )
-        self.budget, self.peak_lr, self.warmup, self.clock = seconds, peak_lr, warmup, clock
-        self.max_steps = max_steps
-        self.seconds, self.steps, self.rates = 0.0, 0, []
-
-    def rate(self, progress: float) -> float:
-        """Learning rate after `progress` (0 to 1) of the budget."""
-        if progress < self.warmup:
-            return self.peak_lr * progress / self.warmup
-        decay = min(1.0, (progress - self.warmup) / (1 - self.warmup))
-        return self.peak_lr * 0.5 * (1 + math.cos(math.pi * decay))
-
-    def on_train_begin(self, logs=None):
-        self.seconds, self.steps, self.rates, self._paused = 0.0, 0, [], 0.0
-        self._start = self.clock()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.peak_lr is not None:
-            self.rates.append(self.rate(self._progress()))
-            self.model.optimizer.learning_rate.assign(self.rates[-1])
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        self.seconds = self._used()
-        if self._progress() >= 1:
-            self.model.stop_training = True
-
-    def on_test_begin(self, logs=None):
-        self._test_start = self.clock()
-
-    def on_test_end(self, logs=None):
-        self._paused += self.clock() - self._test_start
-
-    def _progress(self) -> float:
-        return self.steps / self.max_steps if self.max_steps else self._used() / self.budget
-
-    def _used(self) -> float:
-        return self.clock() - self._start - self._paused
