@@ -105,16 +105,11 @@ def test_the_first_cell_is_a_header_with_the_four_labels(name):
     )
 
 
-AWAITING_RERUN = {  # committed outputs from before the clean-output fixes; re-run for real (issue 15)
-    "07_cifar10_batchnorm_cnn.ipynb": "60-minute real run pending",
-}
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_committed_outputs_have_no_stderr_warnings_or_terminal_codes(name, request):
-    if name in AWAITING_RERUN:
-        request.applymarker(pytest.mark.xfail(reason=AWAITING_RERUN[name], strict=True))
+def test_committed_outputs_have_no_stderr_warnings_or_terminal_codes(name):
     nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
     for cell in (c for c in nb.cells if c.cell_type == "code"):
         for output in cell.outputs:
