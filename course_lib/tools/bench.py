@@ -51,7 +51,8 @@ def cpu() -> str:
     info = Path("/proc/cpuinfo")
     text = info.read_text() if info.exists() else ""
     model = re.search(r"model name\s*:\s*(.+)", text)
-    wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in cpu_flags()]
+    flags = cpu_flags()
+    wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags]
     name = model[1] if model else platform.processor() or "unknown CPU"
     return f"{name}, {os.cpu_count()} cores, flags: {' '.join(wanted) or 'none of AVX2/AVX-512/BF16/AMX'}"
 

@@ -121,10 +121,8 @@ def _rate(action: Callable[[int], None], unit: int, seconds: float) -> float:
     return count / _timed(action, count)
 
 
-def train_images_per_second(spec: Spec, batch: int, seconds: float) -> float:
-    """Training images/s of `spec`'s model: `fit` on one fixed batch, plain SGD with momentum."""
-    keras.backend.clear_session()
-    model = spec.build()
+def train_images_per_second(model: keras.Model, spec: Spec, batch: int, seconds: float) -> float:
+    """Training images/s of `model` (built from `spec`): `fit` on one fixed batch, plain SGD with momentum."""
     model.compile(keras.optimizers.SGD(0.01, momentum=0.9), LOSS, steps_per_execution=spec.steps_per_execution)
     x = tf.random.uniform((batch, *spec.input_shape))
     y = tf.random.uniform((batch,), 0, 10, tf.int32)
@@ -185,8 +183,9 @@ def measure(task: dict) -> dict:
     figures: dict = {"matmul_gflops": matmul_gflops(128 if quick else 2048, dtype, seconds), "models": {}}
     for name, spec in MODELS.items():
         batch = min(spec.batch, 8) if quick else spec.batch
-        train = train_images_per_second(spec, batch, seconds)
+        keras.backend.clear_session()
         model = spec.build()
+        train = train_images_per_second(model, spec, batch, seconds)
         forward, training = flops_per_image(model, spec.input_shape)
         infer = infer_images_per_second(model, spec, 8 if quick else 500, seconds)
         figures["models"][name] = {"batch": spec.batch, "train": train, "infer": infer, "forward_flops": forward,
