@@ -32,11 +32,17 @@ TINY = {
     "07_cifar10_batchnorm_cnn": {"published_test_accuracy": 0.445, "improved_test_accuracy": 0.94},
     "08_batch_normalization": {"best_without_bn": 0.29, "best_with_bn": 0.43, "batch_4_accuracy": 0.71},
     "09_image_folder_loader": {"test_accuracy": 0.54},
+    "10_cifar10_speed_capstone": {"test_accuracy": 0.87, "final_val_accuracy": 0.91},
 }  # fmt: skip
 ABLATION = {  # notebook 07, 3 tiny epochs each, on validation
     "published network": 0.08, "no augmentation": 0.84, "Adam 1e-3, constant": 0.85, "no label smoothing": 0.79,
 }  # fmt: skip
 ABLATION_FULL_RECIPE = [0.76, 0.89]  # notebook 07: the full recipe's short run, seeds 42 and 43
+CAPSTONE_ABLATION = {  # notebook 10, 3 tiny epochs each, on validation
+    "trained first layer, no whitening": 0.9, "random init, no identity": 0.41, "BN with a scale": 0.91,
+    "no label smoothing": 0.9, "no weight decay": 0.91, "no weight averaging": 0.92, "no augmentation": 0.91,
+}  # fmt: skip
+CAPSTONE_FULL_RECIPE = [0.89, 0.87]  # notebook 10: the full recipe's short run, seeds 42 and 43
 GAPS = {"plain_gap": 0.01, "l2_gap": 0.02}  # notebook 05
 BATCH_STATISTICS = {"1": 0.09, "2": 0.52, "8": 0.82, "64": 0.91, "500": 0.9}  # notebook 08, batches of n
 
@@ -137,6 +143,20 @@ def image_folder_loader(m: dict) -> None:
     }  # fmt: skip
 
 
+def speed_capstone(m: dict) -> None:
+    _reaches_tiny_figures("10_cifar10_speed_capstone", m)
+    assert m["test_accuracy"] > nearest_class_mean("cifar10")
+    views = m["tta_validation_accuracy"]
+    assert m["tta"] == max(views, key=views.get), "the test-time views are the best on validation"
+    assert m["tta_test_accuracy"] >= m["test_accuracy"] - MARGIN
+    assert m["epochs"] == 10 and m["ablation_epochs"] == 3 and set(m["ablation"]) == set(CAPSTONE_ABLATION)
+    for got, measured in zip(m["ablation_full_recipe"], CAPSTONE_FULL_RECIPE, strict=True):
+        assert got >= measured - MARGIN, f"full recipe, short run: {got}, measured {measured}"
+    for name, measured in CAPSTONE_ABLATION.items():
+        got = m["ablation"][name]["accuracy"]
+        assert got >= measured - MARGIN, f"ablation {name}: {got}, measured {measured}"
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "00_environment_check": environment_check,
     "01_mnist_softmax_regression": mnist_softmax_regression,
@@ -148,4 +168,5 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "07_cifar10_batchnorm_cnn": cifar10_batchnorm_cnn,
     "08_batch_normalization": batch_normalization,
     "09_image_folder_loader": image_folder_loader,
+    "10_cifar10_speed_capstone": speed_capstone,
 }

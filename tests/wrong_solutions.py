@@ -360,6 +360,47 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
     },
+    "10_cifar10_speed_capstone": {
+        "whitening_matrix": [
+            # smallest eigenvalue first (eigh's order)
+            (
+                "def whitening_matrix(patches, epsilon):\n"
+                "    eigenvalues, eigenvectors = np.linalg.eigh(patches.T @ patches / len(patches))\n"
+                "    filters = eigenvectors / np.sqrt(eigenvalues + epsilon)\n"
+                "    return np.concatenate([filters, -filters], axis=1)\n"
+            ),
+            # divides by the eigenvalue, not its square root
+            (
+                "def whitening_matrix(patches, epsilon):\n"
+                "    eigenvalues, eigenvectors = np.linalg.eigh(patches.T @ patches / len(patches))\n"
+                "    filters = (eigenvectors / (eigenvalues + epsilon))[:, ::-1]\n"
+                "    return np.concatenate([filters, -filters], axis=1)\n"
+            ),
+            # calls the course's helper
+            (
+                "def whitening_matrix(patches, epsilon):\n"
+                "    d = patches.shape[1]\n"
+                "    return models.whitening_kernel(patches.reshape(-1, 1, d // 3, 3), 1, epsilon).reshape(d, 2 * d)\n"
+            ),
+        ],
+        "dirac_kernel": [
+            # the identity at the corner tap: a shifted copy
+            (
+                "def dirac_kernel(kernel_size, c_in, c_out):\n"
+                "    kernel = np.zeros((kernel_size, kernel_size, c_in, c_out), np.float32)\n"
+                "    k = np.arange(min(c_in, c_out))\n"
+                "    kernel[0, 0, k, k] = 1.0\n"
+                "    return kernel\n"
+            ),
+            # every input channel to every output channel
+            (
+                "def dirac_kernel(kernel_size, c_in, c_out):\n"
+                "    kernel = np.zeros((kernel_size, kernel_size, c_in, c_out), np.float32)\n"
+                "    kernel[kernel_size // 2, kernel_size // 2] = 1.0\n"
+                "    return kernel\n"
+            ),
+        ],
+    },
 }
 
 PROBE = """# wrong-solution probe (added by the test suite): this version must fail the check above
