@@ -58,13 +58,21 @@ def import_tensorflow_quietly() -> None:
 
 
 def onednn_enabled() -> bool:
-    """True if TensorFlow's oneDNN CPU kernels are switched on for this process."""
+    """True if TensorFlow's oneDNN CPU kernels are switched on for this process.
+
+    Once TensorFlow is loaded this is its own answer: with the variable unset it decides by the
+    CPU (on for CPUs with AVX-512 VNNI/BF16 or AMX, off on the others). Before, the variable says.
+    """
+    if "tensorflow" in sys.modules:
+        from tensorflow.python.util import _pywrap_util_port  # what TensorFlow decided; no public API says
+
+        return bool(_pywrap_util_port.IsMklEnabled())
     return os.environ.get(ONEDNN, "") == "1"
 
 
 def speed_setting() -> str:
     """One line saying whether oneDNN is on, and how to change it."""
-    value = os.environ.get(ONEDNN, "unset")
+    value = os.environ.get(ONEDNN, "unset: TensorFlow decides by the CPU")
     state = "on" if onednn_enabled() else "off"
     return f"oneDNN CPU kernels: {state} ({ONEDNN}={value}; course default 1, set it before importing course_lib)"
 

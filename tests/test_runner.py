@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -37,6 +38,9 @@ def fake_course(tmp_path, monkeypatch):
 
 
 def test_a_failing_notebook_is_kept_as_failed_and_the_run_goes_on(fake_course, tmp_path, capsys):
+    older = tmp_path / "out" / "metrics" / "01_bad.json"
+    older.parent.mkdir(parents=True)
+    older.write_text(json.dumps({"answer": 7}))
     code = cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert code == 1
@@ -46,7 +50,32 @@ def test_a_failing_notebook_is_kept_as_failed_and_the_run_goes_on(fake_course, t
     assert (tmp_path / "out" / "notebooks" / BAD.name).is_file(), "the partial run is kept"
     table = (tmp_path / "out" / "results.md").read_text()
     assert "| 00_good | ok, " in table and "| the answer | 42 | 42 |" in table
-    assert "| 01_bad | FAILED: PapermillExecutionError | the answer | — | — |" in table
+    assert "| 01_bad | FAILED: PapermillExecutionError | the answer | — | — |" in table, "no stale figure shown"
+    assert json.loads(older.read_text()) == {"answer": 7}, "a failed run leaves the older figures as they were"
+    assert json.loads((tmp_path / "out" / "metrics" / "00_good.json").read_text()) == {"answer": 42}
+    assert not list(older.parent.glob("*.partial"))
+
+
+def test_an_interrupted_run_keeps_the_older_figures(fake_course, tmp_path, monkeypatch):
+    older = tmp_path / "out" / "metrics" / "00_good.json"
+    older.parent.mkdir(parents=True)
+    older.write_text(json.dumps({"answer": 41}))
+
+    def interrupted(source, output, parameters, on_cell):
+        Path(parameters["metrics_path"]).write_text("{")  # half-written when Ctrl-C comes
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "execute", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out"), "--only", "good"])
+    assert json.loads(older.read_text()) == {"answer": 41}
+    assert not list(older.parent.glob("*.partial")), "the half-written file is gone"
+
+
+def test_the_plan_counts_one_notebook_and_gives_no_total_when_no_time_is_known(fake_course):
+    text = runner.plan((BAD,), fake_course, tiny=False)
+    assert text.startswith("Plan: 1 notebook from") and "in all" not in text
+    assert "about 10 min in all" in runner.plan((GOOD, BAD), fake_course, tiny=False)
 
 
 def test_only_runs_the_matching_notebooks_and_keeps_earlier_figures(fake_course, tmp_path):

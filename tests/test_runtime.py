@@ -25,6 +25,17 @@ def test_a_value_the_user_set_is_kept():
     assert report.stdout.startswith("oneDNN CPU kernels: off (TF_ENABLE_ONEDNN_OPTS=0;")
 
 
+def test_with_the_variable_unset_the_report_says_what_tensorflow_chose_for_this_cpu():
+    out = _python(
+        "import tensorflow, warnings; warnings.simplefilter('ignore'); from course_lib import runtime; "
+        "print(runtime.speed_setting())",
+        TF_CPP_MIN_LOG_LEVEL="0",
+    )
+    tensorflow_says_on = "oneDNN custom operations are on" in out.stderr  # its own start-up line
+    assert out.stdout.startswith(f"oneDNN CPU kernels: {'on' if tensorflow_says_on else 'off'} (")
+    assert "TF_ENABLE_ONEDNN_OPTS=unset: TensorFlow decides by the CPU" in out.stdout
+
+
 def test_tensorflow_imported_first_gets_a_warning_saying_what_to_do():
     out = _python(
         "import os, tensorflow, warnings; warnings.simplefilter('always'); import course_lib; "

@@ -1,7 +1,8 @@
 """Run the whole course headless with papermill and write a results table.
 
 Executed notebooks go to OUT/notebooks/, metrics to OUT/metrics/, the table to OUT/results.md.
-A notebook that fails is kept (executed up to the failing cell) and the run goes on.
+A notebook that fails is kept (executed up to the failing cell), its older figures in OUT/metrics
+stay as they were (they are only replaced by a run that succeeds), and the run goes on.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ def reference_seconds(notebooks_dir: Path) -> dict[str, float]:
 def plan(notebooks: tuple[Notebook, ...], notebooks_dir: Path, tiny: bool) -> str:
     """What the run will do: each notebook with its minutes in the reference run (real data)."""
     seconds = reference_seconds(notebooks_dir)
-    lines = [f"Plan: {len(notebooks)} notebooks from {notebooks_dir}, on the {'tiny' if tiny else 'real'} data."]
+    count = f"{len(notebooks)} notebook{'s' * (len(notebooks) != 1)}"
+    lines = [f"Plan: {count} from {notebooks_dir}, on the {'tiny' if tiny else 'real'} data."]
     for nb in notebooks:
         known = f"{seconds[nb.stem] / 60:5.1f} min" if nb.stem in seconds else "    ? min"
         lines.append(f"  {known}  {nb.name}")
-    if seconds and not tiny:
+    if not tiny and any(nb.stem in seconds for nb in notebooks):
         total = sum(seconds.get(nb.stem, 0) for nb in notebooks) / 60
         lines.append(f"  about {total:.0f} min in all on the reference machine (results/results.md says which)")
     elif tiny:
@@ -86,14 +88,18 @@ def run(
         failed += status.startswith("FAILED")
         save_metrics(status_file, statuses)
     rows = [
-        (nb, statuses[nb.stem], load_metrics(p) if (p := out / "metrics" / f"{nb.stem}.json").exists() else {})
-        for nb in NOTEBOOKS
-        if nb.stem in statuses
+        (nb, statuses[nb.stem], _figures(out, nb.stem, statuses[nb.stem])) for nb in NOTEBOOKS if nb.stem in statuses
     ]
     table = results_table(rows, source)
     (out / "results.md").write_text(table)
     print(table)
     return failed
+
+
+def _figures(out: Path, stem: str, status: str) -> dict:
+    """The notebook's key figures in `out`, if its last run there succeeded (a failed run keeps the older file)."""
+    path = out / "metrics" / f"{stem}.json"
+    return load_metrics(path) if status.startswith("ok") and path.exists() else {}
 
 
 def _run_in_order(notebooks: tuple[Notebook, ...], settings: tuple) -> Iterator[tuple[str, str]]:
@@ -124,12 +130,10 @@ def _run_on_dask(
         )
         for nb in notebooks
     ]
-    for nb in notebooks:
-        (out / "metrics" / f"{nb.stem}.json").unlink(missing_ok=True)
     for result in run_jobs(jobs, workers, scheduler, desc="course"):
         if result.executed:
             atomic.write_text(out / "notebooks" / f"{result.key}.ipynb", result.executed)
-        if result.metrics:
+        if result.ok and result.metrics:
             save_metrics(out / "metrics" / f"{result.key}.json", result.metrics)
         status = f"ok, {result.seconds:.0f} s" if result.ok else result.status
         tqdm.write(f"{result.key}.ipynb: {status}", file=sys.stdout)
@@ -144,14 +148,17 @@ def _code_cells(path: Path) -> int:
 def _run_one(nb: Notebook, notebooks_dir: Path, out: Path, source: str, data_dir: str, accept_mirror: bool, on_cell):
     """Execute one notebook; return its status line ('ok, N s' or 'FAILED: ...')."""
     metrics_path = out / "metrics" / f"{nb.stem}.json"
-    metrics_path.unlink(missing_ok=True)
-    parameters = run_parameters(nb, notebooks_dir / nb.name, source, metrics_path.resolve(), data_dir, accept_mirror)
+    partial = metrics_path.with_name(f"{nb.stem}.json.partial")  # replaces the old figures only on success
+    parameters = run_parameters(nb, notebooks_dir / nb.name, source, partial.resolve(), data_dir, accept_mirror)
     start = time.perf_counter()
     try:
         execute(notebooks_dir / nb.name, out / "notebooks" / nb.name, parameters, on_cell=on_cell)
+        partial.replace(metrics_path)
     except Exception as e:  # noqa: BLE001 (papermill raises PapermillExecutionError; keep going)
         tqdm.write(f"!! {nb.name} failed; partial output kept in {out / 'notebooks' / nb.name}\n{e}", file=sys.stderr)
         return f"FAILED: {type(e).__name__}"
+    finally:
+        partial.unlink(missing_ok=True)
     return f"ok, {time.perf_counter() - start:.0f} s"
 
 
