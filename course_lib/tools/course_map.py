@@ -180,7 +180,9 @@ NOTEBOOKS = (
         figures=(
             Figure("epochs", "epochs (fixed)", "9.9"),
             Figure("test_accuracy", "test accuracy, one view"),
-            Figure("tta_test_accuracy", "test accuracy, test-time views chosen on validation", "94.01% (official files)"),
+            Figure(
+                "tta_test_accuracy", "test accuracy, test-time views chosen on validation", "94.01% (official files)"
+            ),
             Figure("train_minutes", "training minutes", "3.83 s (A100)"),
         ),
     ),

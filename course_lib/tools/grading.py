@@ -13,7 +13,6 @@ printed. The reference notebook is graded first, the same way, to record what it
 from __future__ import annotations
 
 import copy
-import csv
 import dataclasses
 import difflib
 import functools
@@ -370,11 +369,8 @@ def gradebook_row(student: str, results: dict[str, NotebookResult], tasks: dict)
 
 
 def write_gradebook(path: Path, rows: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(sorted(rows, key=lambda r: r["student"]))
-    atomic.write_text(path, buffer.getvalue())
+    """The gradebook CSV: one row per student, in name order, never half-written."""
+    atomic.write_csv(path, sorted(rows, key=lambda r: r["student"]), list(rows[0]))
 
 
 def grade_class(

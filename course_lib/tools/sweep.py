@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import io
 import itertools
 import re
 from pathlib import Path
@@ -99,11 +98,7 @@ def _read_rows(path: Path) -> list[dict]:
 
 def _write_rows(path: Path, rows: list[dict]) -> None:
     columns = list(dict.fromkeys(k for row in rows for k in row if k not in ("status", "seconds")))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[*columns, "status", "seconds"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic.write_text(path, buffer.getvalue())
+    atomic.write_csv(path, rows, [*columns, "status", "seconds"])
 
 
 def plot(rows: list[dict], swept: list[str], metric: str, path: Path) -> None:
