@@ -72,6 +72,17 @@ def test_an_interrupted_run_keeps_the_older_figures(fake_course, tmp_path, monke
     assert not list(older.parent.glob("*.partial")), "the half-written file is gone"
 
 
+def test_a_notebook_that_succeeds_without_figures_is_ok_and_leaves_no_older_figures(fake_course, tmp_path):
+    _notebook(fake_course / GOOD.name, "print('no figures this time')")
+    older = tmp_path / "out" / "metrics" / "00_good.json"
+    older.parent.mkdir(parents=True)
+    older.write_text(json.dumps({"answer": 41}))
+    args = ["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out"), "--only", "good"]
+    assert cli.main(args) == 0
+    assert json.loads((older.parent / "status.json").read_text())["00_good"].startswith("ok, ")
+    assert not older.exists(), "figures of an older run are not shown for this one"
+
+
 def test_the_plan_counts_one_notebook_and_gives_no_total_when_no_time_is_known(fake_course):
     text = runner.plan((BAD,), fake_course, tiny=False)
     assert text.startswith("Plan: 1 notebook from") and "in all" not in text

@@ -135,6 +135,8 @@ def _run_on_dask(
             atomic.write_text(out / "notebooks" / f"{result.key}.ipynb", result.executed)
         if result.ok and result.metrics:
             save_metrics(out / "metrics" / f"{result.key}.json", result.metrics)
+        elif result.ok:  # as in `_run_one`: a run that wrote no figures leaves none behind
+            (out / "metrics" / f"{result.key}.json").unlink(missing_ok=True)
         status = f"ok, {result.seconds:.0f} s" if result.ok else result.status
         tqdm.write(f"{result.key}.ipynb: {status}", file=sys.stdout)
         yield result.key, status
@@ -153,7 +155,10 @@ def _run_one(nb: Notebook, notebooks_dir: Path, out: Path, source: str, data_dir
     start = time.perf_counter()
     try:
         execute(notebooks_dir / nb.name, out / "notebooks" / nb.name, parameters, on_cell=on_cell)
-        partial.replace(metrics_path)
+        if partial.exists():
+            partial.replace(metrics_path)
+        else:  # a run that wrote no figures: none are shown for it (an older file would be stale)
+            metrics_path.unlink(missing_ok=True)
     except Exception as e:  # noqa: BLE001 (papermill raises PapermillExecutionError; keep going)
         tqdm.write(f"!! {nb.name} failed; partial output kept in {out / 'notebooks' / nb.name}\n{e}", file=sys.stderr)
         return f"FAILED: {type(e).__name__}"
