@@ -7,6 +7,7 @@ references on batches whose rows differ.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import struct
 import urllib.request
@@ -76,15 +77,71 @@ def test_idx_errors_name_the_file_and_the_problem(tmp_path):
     assert caught.value.path == not_gzip
     bad_magic = tmp_path / "magic.gz"
     bad_magic.write_bytes(gzip.compress(b"\1\0\x08\x01" + bytes(8)))
-    with pytest.raises(data.InvalidDataError, match=r"no IDX uint8 header \(magic 0x0000 08 \.\.\)") as caught:
+    with pytest.raises(data.InvalidDataError) as caught:
         formats.read_idx(bad_magic)
-    assert caught.value.path == bad_magic
+    assert (caught.value.path, caught.value.problem) == (bad_magic, "no IDX uint8 header (magic 0x0000 08 ..)")
     short = _idx(tmp_path / "short.gz", (2, 3), payload=bytes(5))
     with pytest.raises(
         data.InvalidDataError, match=r"header says \(2, 3\) \(18 bytes\) but the file holds 17 bytes"
     ) as caught:
         formats.read_idx(short)
     assert caught.value.path == short
+
+
+def test_an_idx_header_without_dimensions_is_a_scalar(tmp_path):
+    """Four bytes are a whole header (magic, no dimensions): the file then holds one value."""
+    scalar = tmp_path / "scalar.gz"
+    scalar.write_bytes(gzip.compress(b"\0\0\x08\x00\x07"))
+    assert formats.read_idx(scalar).tolist() == 7
+    scalar.write_bytes(gzip.compress(b"\0\0\x08\x00"))
+    with pytest.raises(data.InvalidDataError) as caught:
+        formats.read_idx(scalar)
+    assert caught.value.problem == "header says () (5 bytes) but the file holds 4 bytes"
+
+
+def _mnist_npz(path: Path, x: np.ndarray) -> Path:
+    y = np.arange(len(x)) % 10
+    np.savez(path, x_train=x, y_train=y, x_test=x, y_test=y)
+    return path
+
+
+@pytest.mark.parametrize(
+    "x", [np.zeros((20, 27, 27), np.uint8), np.zeros((20, 28, 28), np.float32)], ids=["27x27", "float"]
+)
+def test_mnist_npz_images_must_be_uint8_28_by_28(tmp_path, x):
+    path = _mnist_npz(tmp_path / "mnist.npz", x)
+    with pytest.raises(data.InvalidDataError) as caught:
+        formats.read_mnist_npz(path)
+    assert (caught.value.path, caught.value.problem) == (
+        path,
+        f"x_train is {x.dtype} {x.shape}, expected uint8 (N, 28, 28)",
+    )
+
+
+def test_an_unreadable_mnist_npz_is_named_with_the_reason(tmp_path):
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(b"PK\x03\x04 but not a zip archive")
+    with pytest.raises(data.InvalidDataError) as caught:
+        formats.read_mnist_npz(path)
+    assert caught.value.path == path and caught.value.problem.startswith("not a readable mnist.npz (")
+
+
+class _RunsCode:
+    """Unpickling this writes a file: what a malicious mnist.npz could do if pickles were allowed."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return Path.write_text, (self.marker, "code ran")
+
+
+def test_an_mnist_npz_holding_pickled_objects_is_refused_without_running_them(tmp_path):
+    marker = tmp_path / "ran.txt"
+    path = _mnist_npz(tmp_path / "mnist.npz", np.array([_RunsCode(marker)] * 20, dtype=object))
+    with pytest.raises(data.InvalidDataError, match="allow_pickle=False"):
+        formats.read_mnist_npz(path)
+    assert not marker.exists()
 
 
 def test_idx_dimensions_are_read_big_endian_one_after_another(tmp_path):
@@ -125,12 +182,35 @@ def test_status_of_a_multi_file_dataset_that_is_present(data_dir, tiny_files):
     assert status["mnist-npz"] == f"missing: {catalog.DATASETS['mnist-npz'].files[0].url}"
 
 
+def test_status_of_a_two_file_dataset(data_dir, monkeypatch):
+    """The "(+ others)" and "..." marks start at two files (every real multi-file dataset has four)."""
+    two = dataclasses.replace(catalog.DATASETS["mnist-idx"], files=catalog.DATASETS["mnist-idx"].files[:2])
+    monkeypatch.setattr(catalog, "DATASETS", {"two": two})
+    assert data.status(data_dir) == {"two": f"missing: {two.files[0].url} ..."}
+    (data_dir / two.subdir).mkdir()
+    for remote in two.files:
+        (data_dir / two.subdir / remote.filename).write_bytes(b"")
+    assert data.status(data_dir) == {"two": f"present: {data_dir / two.subdir / two.files[0].filename} (+ others)"}
+
+
 def test_folder_helpers_return_the_tiny_folders(data_dir, monkeypatch):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     binary = data.cifar10_binary_dir("tiny", data_dir)
-    assert binary.name == "cifar-10-batches-bin" and (binary / "data_batch_1.bin").is_file()
+    assert binary == data_dir / "tiny-v1" / "cifar-10-batches-bin" and (binary / "data_batch_1.bin").is_file()
     images = data.cifar10_image_folders("tiny", data_dir)
     assert images == data_dir / "tiny-v1" / "cifar10-images" and (images / "train").is_dir()
+
+
+def test_folder_helpers_pass_on_the_data_dir_and_the_mirror_switch(
+    data_dir, tiny_files, serve_as_official, monkeypatch
+):
+    """A re-packed archive (not the official bytes) in the data directory: refused unless accept_mirror."""
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("tried the network"))
+    serve_as_official("cifar10-binary", "mismatch")
+    (data_dir / "cifar-10-binary.tar.gz").write_bytes((tiny_files / "cifar-10-binary.tar.gz").read_bytes())
+    with pytest.raises(data.ChecksumMismatchError):
+        data.cifar10_binary_dir(data_dir=data_dir)
+    assert data.cifar10_binary_dir(data_dir=data_dir, accept_mirror=True) == data_dir / "cifar-10-batches-bin"
 
 
 def test_an_existing_image_tree_in_the_data_dir_is_used_as_it_is(data_dir, monkeypatch):
@@ -167,6 +247,22 @@ def test_softmax_references_work_row_by_row():
         softmax.sparse_cross_entropy(ROWS, np.array([2, 1])), -np.log(softmax.softmax(ROWS)[[0, 1], [2, 1]])
     )
     assert softmax.sparse_cross_entropy(ROWS[:1], np.array([0])).shape == (1,)
+
+
+def test_logsumexp_shifts_each_row_by_its_own_maximum():
+    """Shifting by the batch's maximum instead would underflow the small row to log(0)."""
+    rows = np.array([[1000.0, 1000.0], [0.0, 0.0]])
+    np.testing.assert_allclose(softmax.logsumexp(rows), [1000.0 + np.log(2.0), np.log(2.0)])
+    assert softmax.logsumexp(np.zeros((1, 3))).shape == (1,)
+
+
+def test_references_take_any_leading_axes():
+    """Logits of shape (..., classes): a batch of sequences works like a flat batch of its rows."""
+    z = np.arange(24.0).reshape(2, 4, 3) % 5
+    labels = np.array([[0, 1, 2, 0], [2, 2, 1, 0]])
+    flat = softmax.sparse_cross_entropy(z.reshape(8, 3), labels.reshape(8))
+    np.testing.assert_allclose(softmax.sparse_cross_entropy(z, labels), flat.reshape(2, 4))
+    np.testing.assert_allclose(softmax.logsumexp(z), softmax.logsumexp(z.reshape(8, 3)).reshape(2, 4))
 
 
 def test_batch_norm_default_momentum_and_variance_update():

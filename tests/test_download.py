@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import http.client
+import os
+import urllib.error
+import urllib.request
+
 import pytest
+import tqdm
 
 from course_lib import data
-from course_lib.data import fetch
+from course_lib.data import catalog, fetch
 
 LOADERS = {
     "mnist-npz": lambda d: data.load_mnist(fmt="npz", data_dir=d),
@@ -90,3 +97,69 @@ def test_archive_is_extracted_once(data_dir, serve_as_official, monkeypatch):
     data.load_cifar10(fmt="python", data_dir=data_dir)
     monkeypatch.setattr(fetch, "extract", lambda *a: pytest.fail("re-extracted a cached archive"))
     data.load_cifar10(fmt="python", data_dir=data_dir)
+
+
+def test_download_writes_a_hidden_part_file_beside_its_destination(data_dir, serve_as_official, monkeypatch):
+    """Beside it, so the final rename stays on one file system; hidden and `.part`, so no reader takes it."""
+    remote = serve_as_official("mnist-npz", "good").files[0]
+    dest = data_dir / "new" / "deeper" / remote.filename  # folders that do not exist yet
+    during = []
+    transfer = fetch._transfer
+    monkeypatch.setattr(fetch, "_transfer", lambda r, out: during.extend(dest.parent.iterdir()) or transfer(r, out))
+    fetch.download(remote, dest)
+    (part,) = during
+    assert part.name.startswith(f".{remote.filename}.") and part.name.endswith(".part")
+    assert sorted(p.name for p in dest.parent.iterdir()) == [".verified", remote.filename]  # the .part is gone
+    assert dest.stat().st_mode & 0o777 == 0o644
+
+
+def test_download_shows_a_progress_bar_with_the_file_name_and_size(data_dir, serve_as_official, tiny_files, capsys):
+    dataset = serve_as_official("mnist-npz", "good")
+    remote = dataset.files[0]
+    size = tqdm.tqdm.format_sizeof((tiny_files / dataset.subdir / remote.filename).stat().st_size)
+    assert not size.isdigit(), "the tiny file must be large enough for a scaled size (k, M)"
+    fetch.download(remote, data_dir / remote.filename)
+    bar = capsys.readouterr().err
+    assert f"{remote.filename}: 100%" in bar and f"{size}/{size}" in bar and "B/s]" in bar
+
+
+def test_a_corrupted_download_names_its_destination_and_both_checksums(data_dir, serve_as_official, tiny_files):
+    dataset = serve_as_official("mnist-npz", "mismatch")
+    remote, dest = dataset.files[0], data_dir / dataset.files[0].filename
+    with pytest.raises(data.ChecksumMismatchError) as caught:
+        fetch.download(remote, dest)
+    served = tiny_files / dataset.subdir / remote.filename
+    assert (caught.value.path, caught.value.expected) == (dest, remote.checksum)
+    assert caught.value.actual == "sha256:" + hashlib.sha256(served.read_bytes()).hexdigest()
+
+
+def test_an_interrupt_just_after_the_rename_stays_an_interrupt(data_dir, serve_as_official, monkeypatch):
+    """Ctrl-C between the rename and the end of `download`: the clean-up must not mask it (the .part is gone)."""
+    remote = serve_as_official("mnist-npz", "good").files[0]
+    replace = os.replace
+
+    def replace_then_interrupt(src, dst):
+        replace(src, dst)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        fetch.download(remote, data_dir / remote.filename)
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (urllib.error.URLError("no route to host"), "no route to host"),
+        (OSError("disk full"), "disk full"),
+        (http.client.IncompleteRead(b"abc", 7), "IncompleteRead: IncompleteRead(3 bytes read, 7 more expected)"),
+    ],
+)
+def test_a_failed_transfer_says_what_went_wrong(monkeypatch, tmp_path, error, message):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(urllib.request, "urlopen", fail)
+    with pytest.raises(fetch.DownloadFailed) as caught, (tmp_path / "out").open("wb") as out:
+        fetch._transfer(catalog.DATASETS["mnist-npz"].files[0], out)
+    assert str(caught.value) == message

@@ -105,5 +105,5 @@ def status(data_dir: PathLike = None) -> dict[str, str]:
         elif all((home / r.filename).is_file() for r in d.files):
             result[name] = f"present: {home / d.files[0].filename}" + (" (+ others)" if len(d.files) > 1 else "")
         else:
-            result[name] = "missing: " + ", ".join(r.url for r in d.files[:1]) + (" ..." if len(d.files) > 1 else "")
+            result[name] = f"missing: {d.files[0].url}" + (" ..." if len(d.files) > 1 else "")
     return result
