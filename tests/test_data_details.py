@@ -118,6 +118,22 @@ def test_mnist_npz_images_must_be_uint8_28_by_28(tmp_path, x):
     )
 
 
+def test_mnist_npz_labels_come_back_as_uint8_and_bad_ones_name_the_file(tmp_path):
+    path = _mnist_npz(tmp_path / "mnist.npz", np.zeros((20, 28, 28), np.uint8))  # int64 labels 0..9
+    (_, y_train), (_, y_test) = formats.read_mnist_npz(path)
+    assert y_train.dtype == y_test.dtype == np.uint8 and y_train.tolist() == list(range(10)) * 2
+    np.savez(
+        path,
+        x_train=np.zeros((2, 28, 28), np.uint8),
+        y_train=[0, 10],
+        x_test=np.zeros((0, 28, 28), np.uint8),
+        y_test=[],
+    )
+    with pytest.raises(data.InvalidDataError, match="labels must lie in 0..9") as caught:
+        formats.read_mnist_npz(path)
+    assert caught.value.path == path
+
+
 def test_an_unreadable_mnist_npz_is_named_with_the_reason(tmp_path):
     path = tmp_path / "mnist.npz"
     path.write_bytes(b"PK\x03\x04 but not a zip archive")
@@ -201,16 +217,37 @@ def test_folder_helpers_return_the_tiny_folders(data_dir, monkeypatch):
     assert images == data_dir / "tiny-v1" / "cifar10-images" and (images / "train").is_dir()
 
 
-def test_folder_helpers_pass_on_the_data_dir_and_the_mirror_switch(
-    data_dir, tiny_files, serve_as_official, monkeypatch
-):
-    """A re-packed archive (not the official bytes) in the data directory: refused unless accept_mirror."""
+MIRROR_CALLS = {
+    "mnist-npz": lambda **kw: data.load_mnist(fmt="npz", **kw),
+    "mnist-idx": lambda **kw: data.load_mnist(fmt="idx", **kw),
+    "cifar10-binary": lambda **kw: data.load_cifar10(fmt="binary", **kw),
+    "cifar10-python": lambda **kw: data.load_cifar10(fmt="python", **kw),
+    "cifar10-binary folder": lambda **kw: data.cifar10_binary_dir(**kw),
+}
+
+
+@pytest.mark.parametrize("call", MIRROR_CALLS)
+def test_loaders_pass_on_the_data_dir_and_the_mirror_switch(call, data_dir, tiny_files, serve_as_official, monkeypatch):
+    """A re-packed copy (not the official bytes) in the data directory: refused unless accept_mirror."""
     monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("tried the network"))
-    serve_as_official("cifar10-binary", "mismatch")
-    (data_dir / "cifar-10-binary.tar.gz").write_bytes((tiny_files / "cifar-10-binary.tar.gz").read_bytes())
+    dataset = serve_as_official(call.split()[0], "mismatch")
+    (data_dir / dataset.subdir).mkdir(exist_ok=True)
+    for remote in dataset.files:
+        copy = tiny_files / dataset.subdir / remote.filename
+        (data_dir / dataset.subdir / remote.filename).write_bytes(copy.read_bytes())
     with pytest.raises(data.ChecksumMismatchError):
-        data.cifar10_binary_dir(data_dir=data_dir)
-    assert data.cifar10_binary_dir(data_dir=data_dir, accept_mirror=True) == data_dir / "cifar-10-batches-bin"
+        MIRROR_CALLS[call](data_dir=data_dir)
+    result = MIRROR_CALLS[call](data_dir=data_dir, accept_mirror=True)
+    if call.endswith("folder"):
+        assert result == data_dir / "cifar-10-batches-bin"
+    else:
+        assert len(result[0][1]) == dataset.counts[0]
+
+
+def test_an_unknown_mnist_format_is_named(tmp_path):
+    with pytest.raises(ValueError) as caught:
+        data.load_mnist("tiny", fmt="csv", data_dir=tmp_path)
+    assert str(caught.value) == "MNIST format must be 'npz' or 'idx', got 'csv'"
 
 
 def test_an_existing_image_tree_in_the_data_dir_is_used_as_it_is(data_dir, monkeypatch):
