@@ -68,7 +68,8 @@ def server(tiny_files):
     requests: list[str] = []
     handler = type("Handler", (_Handler,), {"root": tiny_files, "requests": requests})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 0.5 s by default, paid by every test using the server
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}", requests
     httpd.shutdown()
