@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import pickle
 import struct
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from course_lib import batchnorm, data, softmax
-from course_lib.data import catalog, errors, fetch, formats
+from course_lib.data import catalog, errors, fetch, formats, store
 
 
 def test_data_not_found_message_word_for_word(tmp_path):
@@ -142,6 +144,52 @@ def test_an_unreadable_mnist_npz_is_named_with_the_reason(tmp_path):
     assert caught.value.path == path and caught.value.problem.startswith("not a readable mnist.npz (")
 
 
+class _Python2Pickler(pickle._Pickler):
+    """Writes bytes as Python 2 `str` (BINSTRING), as in the published CIFAR-10 python batches."""
+
+    dispatch: ClassVar[dict] = dict(pickle._Pickler.dispatch)
+
+    def save_python2_str(self, obj: bytes) -> None:
+        size = len(obj)
+        opcode = pickle.SHORT_BINSTRING + bytes([size]) if size < 256 else pickle.BINSTRING + struct.pack("<i", size)
+        self.write(opcode + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_python2_str
+
+
+def test_a_python_2_pickle_like_the_published_batches_is_read(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (3, 3072), dtype=np.uint8)
+    path = tmp_path / "data_batch_1"
+    with path.open("wb") as f:
+        _Python2Pickler(f, protocol=2).dump(
+            {b"batch_label": b"training batch 1 of 5", b"labels": [3, 1, 9], b"data": images}
+        )
+    x, y = formats.read_cifar_pickle(path)
+    np.testing.assert_array_equal(x, images.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+    assert y.tolist() == [3, 1, 9] and y.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "batch, problem",
+    [
+        (b"garbage", "not a readable CIFAR-10 python batch"),
+        (
+            {b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]},
+            "data is float32 (2, 3072), expected uint8 (N, 3072)",
+        ),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}, "labels must lie in 0..9, found 0..10"),
+    ],
+    ids=["garbage", "float data", "bad labels"],
+)
+def test_a_bad_python_batch_is_named_with_the_problem(tmp_path, batch, problem):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(batch if isinstance(batch, bytes) else pickle.dumps(batch, protocol=2))
+    with pytest.raises(data.InvalidDataError) as caught:
+        formats.read_cifar_pickle(path)
+    assert caught.value.path == path and caught.value.problem.startswith(problem)
+
+
 class _RunsCode:
     """Unpickling this writes a file: what a malicious mnist.npz could do if pickles were allowed."""
 
@@ -223,6 +271,7 @@ MIRROR_CALLS = {
     "cifar10-binary": lambda **kw: data.load_cifar10(fmt="binary", **kw),
     "cifar10-python": lambda **kw: data.load_cifar10(fmt="python", **kw),
     "cifar10-binary folder": lambda **kw: data.cifar10_binary_dir(**kw),
+    "cifar10-python image folders": lambda **kw: data.cifar10_image_folders(**kw),
 }
 
 
@@ -240,8 +289,18 @@ def test_loaders_pass_on_the_data_dir_and_the_mirror_switch(call, data_dir, tiny
     result = MIRROR_CALLS[call](data_dir=data_dir, accept_mirror=True)
     if call.endswith("folder"):
         assert result == data_dir / "cifar-10-batches-bin"
+    elif call.endswith("folders"):
+        assert result == data_dir / "cifar10-images" and len(list(result.glob("train/*/*"))) == dataset.counts[0]
     else:
         assert len(result[0][1]) == dataset.counts[0]
+
+
+@pytest.mark.parametrize(
+    "value, on", [("1", True), ("true", True), ("Yes", True), (" ON ", True), ("", False), ("0", False), ("off", False)]
+)
+def test_switches_in_the_environment_read_like_words(monkeypatch, value, on):
+    monkeypatch.setenv("COURSE_OFFLINE", value)
+    assert store._env_flag("COURSE_OFFLINE") is on
 
 
 def test_an_unknown_mnist_format_is_named(tmp_path):

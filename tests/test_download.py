@@ -163,3 +163,10 @@ def test_a_failed_transfer_says_what_went_wrong(monkeypatch, tmp_path, error, me
     with pytest.raises(fetch.DownloadFailed) as caught, (tmp_path / "out").open("wb") as out:
         fetch._transfer(catalog.DATASETS["mnist-npz"].files[0], out)
     assert str(caught.value) == message
+
+
+def test_every_file_of_a_multi_file_download_is_marked_verified(data_dir, serve_as_official):
+    """The marker folder exists after the first file: the others must still get their markers."""
+    dataset = serve_as_official("mnist-idx", "good")
+    data.load_mnist(fmt="idx", data_dir=data_dir)
+    assert [fetch.is_marked(data_dir / dataset.subdir / r.filename, "checksum") for r in dataset.files] == [True] * 4
