@@ -9,14 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-import tqdm
 
 from course_lib.data import catalog, tiny
-
-# tqdm guards its bars with a multiprocessing lock that fork() shares between processes. mutmut forks
-# one process per mutant and kills those that time out: one killed while holding the lock blocked every
-# later download test. A lock of each process's own keeps one stuck mutant from hanging the others.
-tqdm.tqdm.set_lock(threading.RLock())
 
 
 @pytest.fixture(scope="session")

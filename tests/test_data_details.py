@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import io
 import pickle
 import struct
+import tarfile
 import urllib.request
 from pathlib import Path
 from typing import ClassVar
@@ -301,6 +303,48 @@ def test_loaders_pass_on_the_data_dir_and_the_mirror_switch(call, data_dir, tiny
 def test_switches_in_the_environment_read_like_words(monkeypatch, value, on):
     monkeypatch.setenv("COURSE_OFFLINE", value)
     assert store._env_flag("COURSE_OFFLINE") is on
+
+
+def test_cifar10_loads_a_default_format_and_names_unknown_ones(tmp_path):
+    (x, _), _ = data.load_cifar10("tiny", data_dir=tmp_path)
+    assert x.shape[1:] == (32, 32, 3)
+    with pytest.raises(ValueError) as caught:
+        data.load_cifar10("tiny", fmt="png", data_dir=tmp_path)
+    assert str(caught.value) == "CIFAR-10 format must be 'python' or 'binary', got 'png'"
+
+
+def test_extract_unpacks_into_a_hidden_tmp_folder_beside_the_archive(tmp_path, tiny_files):
+    """Beside it, so the final rename stays on one file system; hidden, so a half-unpacked folder is never used."""
+    archive = tmp_path / "cifar-10-binary.tar.gz"
+    archive.write_bytes((tiny_files / "cifar-10-binary.tar.gz").read_bytes())
+    seen = []
+    target = fetch.extract(archive, "cifar-10-batches-bin", lambda unpacked: seen.append(unpacked.parent))
+    (tmp,) = seen
+    assert tmp.parent == tmp_path and tmp.name.startswith(".cifar-10-batches-bin.") and tmp.name.endswith(".tmp")
+    assert target == tmp_path / "cifar-10-batches-bin" and not tmp.exists()
+
+
+def test_extract_refuses_a_member_that_would_land_outside_its_folder(tmp_path):
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(data.InvalidDataError):
+        fetch.extract(archive, "folder", lambda unpacked: None)
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_binary_batches_that_are_empty_or_hold_bad_labels_are_refused_by_name(tmp_path):
+    path = tmp_path / "data_batch_1.bin"
+    path.write_bytes(b"")
+    with pytest.raises(data.InvalidDataError) as caught:
+        formats.read_cifar_records(path)
+    assert caught.value.problem == "0 bytes is not a whole number of 3073-byte records"
+    path.write_bytes(bytes([10]) + bytes(3072))
+    with pytest.raises(data.InvalidDataError) as caught:
+        formats.read_cifar_records(path)
+    assert caught.value.path == path and caught.value.problem == "labels must lie in 0..9, found 10..10"
 
 
 def test_an_unknown_mnist_format_is_named(tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import pickle
+import tarfile
 
 import numpy as np
 import pytest
@@ -61,3 +63,28 @@ def test_tiny_classes_are_learnable_by_nearest_class_mean(make):
     means = np.stack([flat[y == k].mean(0) for k in range(10)])
     predicted = np.argmin(((flat_t[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
     assert (predicted == yt).mean() > 0.5
+
+
+def test_tiny_files_are_the_same_bytes_whenever_they_are_written(tmp_path, monkeypatch):
+    """Seeded, and archives without time stamps: the tiny set's checksums never change."""
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    tiny.write_tiny(tmp_path / "a")
+    monkeypatch.setattr(gzip.time, "time", lambda: 2e9)  # what gzip would stamp into a header
+    tiny.write_tiny(tmp_path / "b")
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+    assert all(gzip_file.read_bytes()[4:8] == bytes(4) for gzip_file in (tmp_path / "a").rglob("*.gz"))
+
+
+def test_tiny_cifar_folders_hold_what_the_published_ones_hold(tmp_path):
+    """The class-name file of the binary version, and the four keys of each python batch."""
+    tiny.write_tiny(tmp_path)
+    for archive in ("cifar-10-binary.tar.gz", "cifar-10-python.tar.gz"):
+        with tarfile.open(tmp_path / archive) as tar:
+            tar.extractall(tmp_path, filter="data")
+    meta = tmp_path / "cifar-10-batches-bin" / "batches.meta.txt"
+    assert meta.read_text().splitlines() == list(tiny.CIFAR_CLASSES)
+    with (tmp_path / "cifar-10-batches-py" / "data_batch_1").open("rb") as f:
+        batch = pickle.load(f, encoding="bytes")
+    assert set(batch) == {b"batch_label", b"labels", b"data", b"filenames"}
+    assert batch[b"batch_label"] == b"data_batch_1" and batch[b"filenames"][0] == b"data_batch_1_0.png"

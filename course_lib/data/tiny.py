@@ -170,8 +170,16 @@ def cifar_binary_records(x: np.ndarray, y: np.ndarray) -> bytes:
 
 
 def _tar(folder: Path, name: str, archive: Path) -> None:
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(folder / name, arcname=name)
+    """Pack `folder/name` into `archive` without time stamps or owners: its bytes depend on the data alone."""
+
+    def plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+        return info
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(folder / name, arcname=name, filter=plain)
+    archive.write_bytes(_gzip_bytes(buf.getvalue()))
     shutil.rmtree(folder / name)
 
 
