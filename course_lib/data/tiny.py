@@ -53,7 +53,7 @@ def write_tiny(folder: Path) -> None:
     write_image_folders(folder / "cifar10-images", *cifar)
 
 
-def _strokes(rng: np.random.Generator) -> list[np.ndarray]:
+def _strokes(rng: np.random.Generator) -> list[np.ndarray]:  # pragma: no mutate block
     """One fixed set of 2-3 line segments per class, in a 20x20 box."""
     return [rng.uniform(4, 24, size=(rng.integers(2, 4), 4)) for _ in range(10)]
 
@@ -78,7 +78,7 @@ def mnist_like(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
     return images, labels.astype(np.uint8)
 
 
-def _segment(xx, yy, x0, y0, x1, y1, width) -> np.ndarray:
+def _segment(xx, yy, x0, y0, x1, y1, width) -> np.ndarray:  # pragma: no mutate block
     d = np.array([x1 - x0, y1 - y0])
     t = np.clip(((xx - x0) * d[0] + (yy - y0) * d[1]) / max(d @ d, 1e-6), 0, 1)
     dist = np.hypot(xx - (x0 + t * d[0]), yy - (y0 + t * d[1]))
@@ -91,7 +91,7 @@ _HUES = np.array(
 )  # fmt: skip
 
 
-def _shape_mask(label: int, xx, yy, cx, cy, r) -> np.ndarray:
+def _shape_mask(label: int, xx, yy, cx, cy, r) -> np.ndarray:  # pragma: no mutate block
     dx, dy = xx - cx, yy - cy
     masks = [
         dx**2 + dy**2 < r**2,  # disk
