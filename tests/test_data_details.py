@@ -324,6 +324,29 @@ def test_extract_unpacks_into_a_hidden_tmp_folder_beside_the_archive(tmp_path, t
     assert target == tmp_path / "cifar-10-batches-bin" and not tmp.exists()
 
 
+def test_extract_names_the_archive_and_what_inside_it_is_wrong(tmp_path, tiny_files):
+    archive = tmp_path / "cifar-10-binary.tar.gz"
+    archive.write_bytes((tiny_files / "cifar-10-binary.tar.gz").read_bytes())
+    with pytest.raises(data.InvalidDataError) as caught:
+        fetch.extract(archive, "cifar-10-batches-py", lambda unpacked: None)
+    assert (caught.value.path, caught.value.problem) == (archive, "the archive holds no folder cifar-10-batches-py/")
+
+    def refuse(path):
+        raise data.InvalidDataError(path, "bad")
+
+    for bad, named in [("data_batch_1.bin", "cifar-10-batches-bin/data_batch_1.bin"), ("/elsewhere/x.bin", "x.bin")]:
+        with pytest.raises(data.InvalidDataError) as caught:
+            fetch.extract(archive, "cifar-10-batches-bin", lambda unpacked, bad=bad: refuse(unpacked / bad))
+        assert (caught.value.path, caught.value.problem) == (archive, f"its {named} is not valid: bad")
+
+
+def test_a_folder_missing_files_names_them_all(tmp_path):
+    (tmp_path / "a.bin").write_bytes(b"")
+    with pytest.raises(data.InvalidDataError) as caught:
+        formats.require_files(tmp_path, ("a.bin", "b.bin", "c.bin"))
+    assert (caught.value.path, caught.value.problem) == (tmp_path, "missing b.bin, c.bin")
+
+
 def test_extract_refuses_a_member_that_would_land_outside_its_folder(tmp_path):
     archive = tmp_path / "evil.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:

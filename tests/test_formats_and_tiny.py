@@ -88,3 +88,11 @@ def test_tiny_cifar_folders_hold_what_the_published_ones_hold(tmp_path):
         batch = pickle.load(f, encoding="bytes")
     assert set(batch) == {b"batch_label", b"labels", b"data", b"filenames"}
     assert batch[b"batch_label"] == b"data_batch_1" and batch[b"filenames"][0] == b"data_batch_1_0.png"
+    with (tmp_path / "cifar-10-batches-py" / "batches.meta").open("rb") as f:
+        meta = pickle.load(f, encoding="bytes")
+    assert meta == {
+        b"label_names": [c.encode() for c in tiny.CIFAR_CLASSES],
+        b"num_cases_per_batch": tiny.CIFAR_BATCH,
+        b"num_vis": 3072,
+    }
+    assert sorted(p.name for p in (tmp_path / "cifar10-images").iterdir()) == ["test", "train"]
