@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pytest
 
 from course_lib import data
+from course_lib.data import fetch
 
 
 @pytest.fixture
@@ -176,3 +178,38 @@ def test_an_invalid_batch_inside_an_archive_is_reported_against_the_archive(data
     assert str(err.value).startswith(f"{archive} is not a valid copy: its cifar-10-batches-bin is not valid: missing")
     assert ".tmp" not in str(err.value)
     assert leftovers(data_dir) == []
+
+
+def test_an_unpacked_folder_with_too_few_examples_is_refused(data_dir, tiny_files, offline):
+    """An unpacked folder is used as it is: the loader itself checks the counts of the real set."""
+    data.load_cifar10("tiny", fmt="binary", data_dir=tiny_files)
+    folder = data_dir / "cifar-10-batches-bin"
+    shutil.copytree(tiny_files / "tiny-v1" / "cifar-10-batches-bin", folder)
+    with pytest.raises(data.InvalidDataError) as caught:
+        data.load_cifar10(fmt="binary", data_dir=data_dir)
+    assert caught.value.path == folder
+    assert caught.value.problem == "holds 500 train / 200 test examples, expected 50000 / 10000"
+
+
+def test_a_local_file_that_differs_is_refused_with_both_checksums_and_the_mirror_advice(
+    data_dir, tiny_files, serve_as_official, offline
+):
+    remote = serve_as_official("mnist-npz", "mismatch").files[0]
+    local = data_dir / remote.filename
+    shutil.copy(tiny_files / remote.filename, local)
+    with pytest.raises(data.ChecksumMismatchError) as caught:
+        data.load_mnist(fmt="npz", data_dir=data_dir)
+    assert (caught.value.path, caught.value.expected) == (local, remote.checksum)
+    assert caught.value.actual == fetch.file_digest(local, remote.checksum)
+    assert "COURSE_ACCEPT_MIRROR=1" in str(caught.value) and local.exists()
+
+
+def test_verification_is_remembered_only_for_a_checksum_match(data_dir, tiny_files, serve_as_official, offline):
+    """A file accepted by structure (a mirror's copy) is not thereby taken for the official bytes."""
+    remote = serve_as_official("mnist-npz", "good").files[0]
+    local = data_dir / remote.filename
+    shutil.copy(tiny_files / remote.filename, local)
+    assert fetch.verify(local, remote) and fetch.is_marked(local, "checksum")
+    fetch.mark(local, "structure")
+    official = dataclasses.replace(remote, checksum="sha256:" + "0" * 64)
+    assert not fetch.verify(local, official)

@@ -58,7 +58,7 @@ def _strokes(rng: np.random.Generator) -> list[np.ndarray]:  # pragma: no mutate
     return [rng.uniform(4, 24, size=(rng.integers(2, 4), 4)) for _ in range(10)]
 
 
-def mnist_like(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def mnist_like(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # pragma: no mutate block
     """`n` 28x28 uint8 'digits': class-specific strokes, shifted, thickened and noisy."""
     strokes = _strokes(np.random.default_rng(SEED))
     yy, xx = np.mgrid[0:28, 0:28].astype(np.float32)
@@ -108,7 +108,7 @@ def _shape_mask(label: int, xx, yy, cx, cy, r) -> np.ndarray:  # pragma: no muta
     return masks[label]
 
 
-def cifar_like(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def cifar_like(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # pragma: no mutate block
     """`n` 32x32x3 uint8 images: a class-specific shape in a class-specific colour on a random background."""
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
     labels = np.arange(n) % 10
