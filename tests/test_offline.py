@@ -213,3 +213,16 @@ def test_verification_is_remembered_only_for_a_checksum_match(data_dir, tiny_fil
     fetch.mark(local, "structure")
     official = dataclasses.replace(remote, checksum="sha256:" + "0" * 64)
     assert not fetch.verify(local, official)
+
+
+def test_a_copy_accepted_by_structure_is_remembered_as_such(data_dir, tiny_files, serve_as_official, offline):
+    remote = serve_as_official("mnist-npz", "mismatch").files[0]
+    local = data_dir / remote.filename
+    shutil.copy(tiny_files / remote.filename, local)
+    data.load_mnist(fmt="npz", data_dir=data_dir, accept_mirror=True)
+    assert fetch.is_marked(local, "structure") and not fetch.is_marked(local, "checksum")
+
+
+def test_download_false_is_honoured_without_the_offline_switch(data_dir, offline):
+    with pytest.raises(data.DataNotFoundError, match="downloads are off"):
+        data.store.ensure(data.catalog.DATASETS["mnist-npz"], data_dir, download=False)
