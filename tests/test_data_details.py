@@ -443,3 +443,18 @@ def test_idx_dimensions_use_all_four_bytes(tmp_path, shape):
     """A dimension of 2**24 + 1 needs its top byte: a header read one byte short would accept 1 byte of data."""
     with pytest.raises(data.InvalidDataError, match="header says"):
         formats.read_idx(_idx(tmp_path / "big.gz", shape, payload=bytes(1)))
+
+
+def test_label_checks_name_the_file_and_the_problem(tmp_path):
+    for labels, n_images, problem in [([1, 2], 3, "3 images but 2 labels"), ([], 0, "it holds no examples")]:
+        with pytest.raises(data.InvalidDataError) as caught:
+            formats.check_labels(tmp_path / "labels", np.array(labels, np.uint8), n_images)
+        assert (caught.value.path, caught.value.problem) == (tmp_path / "labels", problem)
+
+
+def test_the_tiny_source_never_downloads_even_when_a_file_is_missing(data_dir, monkeypatch):
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("tried the network"))
+    data.load_mnist("tiny", fmt="npz", data_dir=data_dir)
+    (data_dir / "tiny-v1" / "mnist.npz").unlink()
+    with pytest.raises(data.DataNotFoundError, match="downloads are off"):
+        data.load_mnist("tiny", fmt="npz", data_dir=data_dir)
