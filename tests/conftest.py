@@ -57,6 +57,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
+def offline(monkeypatch):
+    """Any attempt to reach the network fails the test."""
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("tried the network"))
+
+
+@pytest.fixture
 def server(tiny_files):
     """A loopback HTTP server over `tiny_files`; yields (base URL, list of requested paths)."""
     requests: list[str] = []

@@ -278,9 +278,8 @@ MIRROR_CALLS = {
 
 
 @pytest.mark.parametrize("call", MIRROR_CALLS)
-def test_loaders_pass_on_the_data_dir_and_the_mirror_switch(call, data_dir, tiny_files, serve_as_official, monkeypatch):
+def test_loaders_pass_on_the_data_dir_and_the_mirror_switch(call, data_dir, tiny_files, serve_as_official, offline):
     """A re-packed copy (not the official bytes) in the data directory: refused unless accept_mirror."""
-    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("tried the network"))
     dataset = serve_as_official(call.split()[0], "mismatch")
     (data_dir / dataset.subdir).mkdir(exist_ok=True)
     for remote in dataset.files:
@@ -452,8 +451,7 @@ def test_label_checks_name_the_file_and_the_problem(tmp_path):
         assert (caught.value.path, caught.value.problem) == (tmp_path / "labels", problem)
 
 
-def test_the_tiny_source_never_downloads_even_when_a_file_is_missing(data_dir, monkeypatch):
-    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("tried the network"))
+def test_the_tiny_source_never_downloads_even_when_a_file_is_missing(data_dir, offline):
     data.load_mnist("tiny", fmt="npz", data_dir=data_dir)
     (data_dir / "tiny-v1" / "mnist.npz").unlink()
     with pytest.raises(data.DataNotFoundError, match="downloads are off"):

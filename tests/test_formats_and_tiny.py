@@ -65,22 +65,19 @@ def test_tiny_classes_are_learnable_by_nearest_class_mean(make):
     assert (predicted == yt).mean() > 0.5
 
 
-def test_tiny_files_are_the_same_bytes_whenever_they_are_written(tmp_path, monkeypatch):
+def test_tiny_files_are_the_same_bytes_whenever_they_are_written(tmp_path, tiny_files, monkeypatch):
     """Seeded, and archives without time stamps: the tiny set's checksums never change."""
-    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    tiny.write_tiny(tmp_path / "a")
     monkeypatch.setattr(gzip.time, "time", lambda: 2e9)  # what gzip would stamp into a header
-    tiny.write_tiny(tmp_path / "b")
-    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
-    assert all(gzip_file.read_bytes()[4:8] == bytes(4) for gzip_file in (tmp_path / "a").rglob("*.gz"))
+    tiny.write_tiny(tmp_path)  # a second time: `tiny_files` was written earlier in the session
+    files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert files and all((tmp_path / f).read_bytes() == (tiny_files / f).read_bytes() for f in files)
+    assert all(gzip_file.read_bytes()[4:8] == bytes(4) for gzip_file in tmp_path.rglob("*.gz"))
 
 
-def test_tiny_cifar_folders_hold_what_the_published_ones_hold(tmp_path):
+def test_tiny_cifar_folders_hold_what_the_published_ones_hold(tmp_path, tiny_files):
     """The class-name file of the binary version, and the four keys of each python batch."""
-    tiny.write_tiny(tmp_path)
     for archive in ("cifar-10-binary.tar.gz", "cifar-10-python.tar.gz"):
-        with tarfile.open(tmp_path / archive) as tar:
+        with tarfile.open(tiny_files / archive) as tar:
             tar.extractall(tmp_path, filter="data")
     meta = tmp_path / "cifar-10-batches-bin" / "batches.meta.txt"
     assert meta.read_text().splitlines() == list(tiny.CIFAR_CLASSES)
@@ -95,4 +92,4 @@ def test_tiny_cifar_folders_hold_what_the_published_ones_hold(tmp_path):
         b"num_cases_per_batch": tiny.CIFAR_BATCH,
         b"num_vis": 3072,
     }
-    assert sorted(p.name for p in (tmp_path / "cifar10-images").iterdir()) == ["test", "train"]
+    assert sorted(p.name for p in (tiny_files / "cifar10-images").iterdir()) == ["test", "train"]

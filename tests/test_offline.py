@@ -11,12 +11,6 @@ from course_lib import data
 from course_lib.data import fetch
 
 
-@pytest.fixture
-def offline(monkeypatch):
-    """Any attempt to reach the network fails the test."""
-    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("tried the network"))
-
-
 def test_nothing_available_names_file_places_url_and_fixes(data_dir, monkeypatch, offline):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     with pytest.raises(data.DataNotFoundError) as err:
