@@ -15,13 +15,13 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import os
 from pathlib import Path
 
 import nbformat
+import notebook_figures  # tests/ is on pytest's pythonpath (pyproject.toml)
 import pytest
+import wrong_solutions
 from _pytest.compat import legacy_path
 from nbval.plugin import IPyNbFile
 
@@ -36,15 +36,6 @@ NBVAL_COPIES = ROOT / "build" / "nbval"
 pytest_plugins = ["course_lib.tools.nbval_plugin"]
 
 
-@functools.cache
-def _tests_module(name: str):
-    """A helper module of `tests/` (the figure checks, the wrong solutions), loaded once."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def pytest_configure(config: pytest.Config) -> None:
     os.environ["COURSE_OFFLINE"] = "1"
     os.environ["COURSE_DATA_DIR"] = str(ROOT / "build" / "test-data")
@@ -55,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         for name in _reached_notebooks(config):
             copy = prepare_tiny_copy(NAMES[name], NOTEBOOKS, NBVAL_COPIES)
             nb = nbformat.read(copy, as_version=4)
-            _tests_module("wrong_solutions").probe_cells(nb, NAMES[name].stem)
+            wrong_solutions.probe_cells(nb, NAMES[name].stem)
             nbformat.write(nb, copy)
 
 
@@ -93,7 +84,7 @@ class KeyFigures(pytest.Item):
         metrics = load_metrics(path)
         missing = [fig.key for fig in nb.figures if fig.key not in metrics]
         assert not missing, f"{nb.name} reported no {missing}"
-        _tests_module("notebook_figures").CHECKS[nb.stem](metrics)
+        notebook_figures.CHECKS[nb.stem](metrics)
 
     def reportinfo(self):
         return self.path, None, f"{self.parent.path.name}: key figures"

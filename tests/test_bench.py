@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
@@ -52,6 +53,18 @@ def test_settings_take_turns_and_pipelines_are_timed_once_per_round():
     rounds = bench.run_rounds(["A", "B", "C"], 2, measure, progress=lambda m: None)
     assert calls == [("A", True), ("B", False), ("C", False)] * 2
     assert rounds.order == ["A", "B", "C", "A", "B", "C"] and [len(r) for r in rounds.runs.values()] == [2, 2, 2]
+
+
+def test_quick_mode_measures_the_settings_at_once():
+    barrier = threading.Barrier(3, timeout=30)  # passes only if all three measure together
+
+    def measure(setting, first):
+        barrier.wait()
+        return {"first": first}
+
+    rounds = bench.run_rounds(["A", "B", "C"], 1, measure, progress=lambda m: None, at_once=True)
+    assert rounds.order == ["A", "B", "C"] and rounds.runs == {"A": [{"first": True}], "B": [{"first": False}],
+                                                               "C": [{"first": False}]}  # fmt: skip
 
 
 def _run(matmul, train, infer, pipelines=None):

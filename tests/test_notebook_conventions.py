@@ -34,6 +34,15 @@ def test_tiny_parameters_exist_in_the_notebook(nb, tmp_path):
     )  # raises on a name the notebook does not declare
 
 
+@pytest.mark.parametrize("nb", [nb for nb in NOTEBOOKS if nb.browser_parameters], ids=lambda nb: nb.stem)
+def test_browser_parameters_exist_and_only_shorten_the_tiny_run(nb, tmp_path):
+    check_parameters(CHECKOUT_NOTEBOOKS / nb.name, nb.browser_parameters)
+    declared = notebook_parameters(CHECKOUT_NOTEBOOKS / nb.name)
+    for name, value in nb.browser_parameters.items():
+        tiny = nb.tiny_parameters.get(name, declared[name]["default"])
+        assert 0 < value < float(tiny), f"{nb.stem}: {name} = {value} does not shorten the tiny run's {tiny}"
+
+
 def test_misspelt_parameter_is_refused():
     with pytest.raises(ValueError, match="has no parameter"):
         check_parameters(CHECKOUT_NOTEBOOKS / NAMES[1], {"epocs": 3})

@@ -9,13 +9,15 @@ after round (A, B, C, A, B, C ...), because these machines drift from minute to 
 table gives the min and the median over the rounds. Every process also measures the machine's
 float32 matmul GFLOP/s, the ceiling each model's achieved training GFLOP/s is compared with
 (FLOPs per image counted by TensorFlow's profiler from the model's forward and gradient graphs).
-The course-setting process times the input pipelines too, on synthetic files. `--quick` uses
-tiny sizes and one round: it only shows that every row can be filled (the suite runs it).
+The first process of each round (the course setting) also times the input pipelines, on synthetic
+files, and counts the FLOPs. `--quick` uses tiny sizes and one round, its processes all at once: it
+only shows that every row can be filled (the suite runs it).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from course_lib import atomic
@@ -62,7 +65,7 @@ def settings_for(flags: set[str]) -> list[str]:
     return [name for name in SETTINGS if name != "bf16" or any(f in flags for f in BF16_FLAGS)]
 
 
-def worker_env(setting: str, quick: bool, seconds: float, pipelines: bool) -> dict[str, str]:
+def worker_env(setting: str, quick: bool, seconds: float, first: bool) -> dict[str, str]:
     """The environment of a measuring process for `setting`."""
     env = {k: v for k, v in os.environ.items() if k != ONEDNN}
     onednn, policy = SETTINGS[setting]
@@ -70,16 +73,16 @@ def worker_env(setting: str, quick: bool, seconds: float, pipelines: bool) -> di
         env[ONEDNN] = onednn
     env.update(
         TF_CPP_MIN_LOG_LEVEL="3",
-        COURSE_BENCH=json.dumps({"policy": policy, "quick": quick, "seconds": seconds, "pipelines": pipelines}),
+        COURSE_BENCH=json.dumps({"policy": policy, "quick": quick, "seconds": seconds, "first": first}),
     )
     return env
 
 
-def measure_setting(setting: str, quick: bool, seconds: float, pipelines: bool) -> dict:
-    """Run one measuring process for `setting` and return its figures."""
+def measure_setting(setting: str, quick: bool, seconds: float, first: bool) -> dict:
+    """Run one measuring process for `setting` and return its figures (`first`: pipelines and FLOPs too)."""
     done = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", WORKER],
-        env=worker_env(setting, quick, seconds, pipelines), capture_output=True, text=True, check=False,
+        env=worker_env(setting, quick, seconds, first), capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode:
         raise RuntimeError(f"the {setting!r} measuring process failed:\n{done.stderr[-3000:]}")
@@ -94,14 +97,23 @@ class Rounds:
     order: list[str] = dataclasses.field(default_factory=list)
 
 
-def run_rounds(settings: list[str], rounds: int, measure: Callable[[str, bool], dict], progress=print) -> Rounds:
-    """Measure every setting once per round, in turn (A, B, A, B ...); pipelines once per round, with the first."""
+def run_rounds(
+    settings: list[str], rounds: int, measure: Callable[[str, bool], dict], progress=print, at_once: bool = False
+) -> Rounds:
+    """Measure every setting once per round, in turn (A, B, A, B ...), or `at_once` (for `--quick`).
+
+    `measure(setting, first)`: the first setting of each round also times the pipelines and counts FLOPs.
+    """
     result = Rounds({s: [] for s in settings})
     for r in range(1, rounds + 1):
-        for i, setting in enumerate(settings):
-            progress(f"round {r}/{rounds}: {setting}")
-            result.runs[setting].append(measure(setting, i == 0))
-            result.order.append(setting)
+        progress(f"round {r}/{rounds}: {', '.join(settings) if at_once else settings[0]}")
+        with ThreadPoolExecutor(len(settings) if at_once else 1) as pool:
+            futures = [pool.submit(measure, setting, i == 0) for i, setting in enumerate(settings)]
+            for i, (setting, future) in enumerate(zip(settings, futures, strict=True)):
+                if i and not at_once:
+                    progress(f"round {r}/{rounds}: {setting}")
+                result.runs[setting].append(future.result())
+                result.order.append(setting)
     return result
 
 
@@ -171,7 +183,8 @@ def table(summary: dict, machine: str) -> str:
 def bench(quick: bool, rounds: int, seconds: float, json_path: Path | None, progress=print) -> str:
     """Measure, print the table, and write every figure (raw rounds too) as JSON to `json_path`."""
     settings = settings_for(cpu_flags())
-    measured = run_rounds(settings, rounds, lambda s, pipes: measure_setting(s, quick, seconds, pipes), progress)
+    measure = functools.partial(measure_setting, quick=quick, seconds=seconds)
+    measured = run_rounds(settings, rounds, lambda s, first: measure(s, first=first), progress, at_once=quick)
     summary = summarize(measured)
     machine = cpu()
     report = table(summary, machine)

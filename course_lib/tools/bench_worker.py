@@ -2,7 +2,8 @@
 
 Started with TensorFlow imported first, so that `TF_ENABLE_ONEDNN_OPTS` is what the setting says.
 Reads its task from $COURSE_BENCH and prints one JSON line: every model's training and inference
-images/s and FLOPs per image, the matmul ceiling, and (if asked) the input pipelines' images/s.
+images/s, the matmul ceiling and, in the first process of a round, FLOPs per image and the input
+pipelines' images/s.
 Models train on one fixed synthetic batch, so the figures measure the model, not the input.
 """
 
@@ -186,11 +187,12 @@ def measure(task: dict) -> dict:
         keras.backend.clear_session()
         model = spec.build()
         train = train_images_per_second(model, spec, batch, seconds)
-        forward, training = flops_per_image(model, spec.input_shape)
         infer = infer_images_per_second(model, spec, 8 if quick else 500, seconds)
-        figures["models"][name] = {"batch": spec.batch, "train": train, "infer": infer, "forward_flops": forward,
-                                   "train_flops": training}  # fmt: skip
-    if task["pipelines"]:
+        figures["models"][name] = {"batch": spec.batch, "train": train, "infer": infer}
+        if task["first"]:  # FLOPs are the same in every setting: counted once
+            forward, training = flops_per_image(model, spec.input_shape)
+            figures["models"][name] |= {"forward_flops": forward, "train_flops": training}
+    if task["first"]:
         figures["pipelines"] = pipeline_images_per_second(64 if quick else 5000, seconds)
     return figures
 

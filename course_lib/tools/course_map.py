@@ -17,13 +17,18 @@ class Figure:
 
 @dataclass(frozen=True)
 class Notebook:
-    """One notebook: file name, title, datasets it needs, parameters for the tiny run, key figures."""
+    """One notebook: file name, title, datasets it needs, parameters for the tiny run, key figures.
+
+    `browser_parameters` shorten the tiny run further for the browser test, which only shows that the
+    notebook runs in JupyterLab without an error; nbval runs the tiny parameters and checks the figures.
+    """
 
     name: str
     title: str
     datasets: tuple[str, ...] = ()
     tiny_parameters: dict = field(default_factory=dict)
     figures: tuple[Figure, ...] = ()
+    browser_parameters: dict = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -78,6 +83,7 @@ NOTEBOOKS = (
             "long_steps": 150,
             "eval_every": 50,
         },
+        browser_parameters={"short_steps": 30, "sweep_steps": 20, "long_steps": 40, "eval_every": 20},
         figures=(
             Figure(
                 "short_test_accuracy", "Adam 1e-3, 3,000 steps: test accuracy", "73% (book chapter, official files)"
@@ -127,6 +133,7 @@ NOTEBOOKS = (
             "ablation_epochs": 3,
             "ablation_seeds": 2,
         },
+        browser_parameters={"published_epochs": 2, "improved_epochs": 2, "ablation_epochs": 1},
         figures=(
             Figure("published_non_trainable", "published model: non-trainable parameters", "512"),
             Figure("published_test_accuracy", "published model, 10 epochs: test accuracy", "73.67% (official files)"),
@@ -143,6 +150,7 @@ NOTEBOOKS = (
         "Theory: batch normalization",
         datasets=("cifar10-python",),
         tiny_parameters={"train_examples": 400, "validation_size": 100, "epochs": 3, "learning_rates": [0.05, 0.8]},
+        browser_parameters={"epochs": 1},
         figures=(
             Figure("max_train_mode_error", "NumPy vs Keras, training mode: largest gap"),
             Figure("max_inference_mode_error", "NumPy vs Keras, inference mode: largest gap"),
@@ -177,6 +185,7 @@ NOTEBOOKS = (
             "ablation_epochs": 3,
             "ablation_seeds": 2,
         },
+        browser_parameters={"epochs": 2, "ablation_epochs": 1},
         figures=(
             Figure("epochs", "epochs (fixed)", "9.9"),
             Figure("test_accuracy", "test accuracy, one view"),

@@ -92,11 +92,17 @@ def prepare(source: Path, output: Path, parameters: dict) -> Path:
     return output
 
 
-def prepare_tiny_copy(nb: Notebook, notebooks: Path, folder: Path, clear_outputs: bool = False) -> Path:
-    """`nb` parameterized for the tiny data in `folder`, its metrics to `folder/metrics/` (an old file removed)."""
+def prepare_tiny_copy(
+    nb: Notebook, notebooks: Path, folder: Path, clear_outputs: bool = False, overrides: dict | None = None
+) -> Path:
+    """`nb` parameterized for the tiny data in `folder`, its metrics to `folder/metrics/` (an old file removed).
+
+    `overrides` replace tiny parameters (the browser test's shorter runs); ValueError if `nb` lacks one.
+    """
     metrics = folder / "metrics" / f"{nb.stem}.json"
     metrics.unlink(missing_ok=True)
-    parameters = run_parameters(nb, notebooks / nb.name, "tiny", metrics.resolve())
+    parameters = run_parameters(nb, notebooks / nb.name, "tiny", metrics.resolve()) | (overrides or {})
+    check_parameters(notebooks / nb.name, parameters)
     copy = prepare(notebooks / nb.name, folder / nb.name, parameters)
     if clear_outputs:
         prepared = nbformat.read(copy, as_version=4)

@@ -1,5 +1,8 @@
 """Every notebook in the students' real client: JupyterLab 4 in headless Chromium, Run All, no error output.
 
+The notebooks run with their tiny parameters, shortened further where the course map gives
+`browser_parameters` (fewer epochs): this test shows that they run in JupyterLab; nbval checks the figures.
+
 Needs Debian's Chromium (`apt-get install chromium`); without it these tests skip and say so.
 A screenshot of each notebook after its run goes to `build/browser/screenshots/`.
 """
@@ -67,7 +70,7 @@ def lab():
     shutil.rmtree(WORK, ignore_errors=True)
     (WORK / "screenshots").mkdir(parents=True)
     for nb in NOTEBOOKS:
-        prepare_tiny_copy(nb, CHECKOUT_NOTEBOOKS, WORK, clear_outputs=True)
+        prepare_tiny_copy(nb, CHECKOUT_NOTEBOOKS, WORK, clear_outputs=True, overrides=nb.browser_parameters)
     token, port = secrets.token_hex(16), _free_port()
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
