@@ -12,12 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write `text` (UTF-8) to `path` through a temporary file beside it; nothing is left on failure."""
+def write_text(path: Path, text: str, newline: str | None = None) -> None:
+    """Write `text` (UTF-8) to `path` through a temporary file beside it; nothing is left on failure.
+
+    `newline` as for `open` (`""`: line endings written exactly as they are in `text`).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -26,12 +29,15 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_csv(path: Path, rows: Iterable[dict], columns: list[str]) -> None:
-    """Write `rows` as CSV under a header of `columns`, through `write_text` (never half-written)."""
+    """Write `rows` as CSV under a header of `columns`, through `write_text` (never half-written).
+
+    Lines end in CRLF (RFC 4180), so a field holding a CR or LF is quoted and reads back whole.
+    """
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
-    write_text(path, buffer.getvalue())
+    write_text(path, buffer.getvalue(), newline="")
 
 
 @contextmanager

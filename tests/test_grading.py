@@ -53,6 +53,76 @@ def exercise_check(nb: nbformat.NotebookNode, k: int) -> nbformat.NotebookNode:
     return next(c for c in nb.cells if c.cell_type == "code" and c.source == source)
 
 
+# ---------------------------------------------------------------- the class folder and the gradebook (no kernel)
+
+
+def _class_folder(root):
+    """alice (a real submission), a hidden folder, a loose file, a symlinked folder, a symlinked notebook."""
+    subs = root / "subs"
+    (subs / "alice").mkdir(parents=True)
+    shutil.copy(REFERENCE, subs / "alice")
+    (subs / ".hidden").mkdir()
+    (subs / "notes.txt").write_text("not a student")
+    (subs / "bob_link").symlink_to(subs / "alice")
+    (subs / "carl").mkdir()
+    (subs / "carl" / REFERENCE.name).symlink_to(subs / "alice" / REFERENCE.name)
+    return subs
+
+
+@pytest.fixture
+def no_kernels(monkeypatch):
+    """grade_class with no kernel started: the reference's outputs and the grading itself are faked."""
+    graded = {}
+    monkeypatch.setattr(grading, "expected_outputs", lambda *args: {})
+    monkeypatch.setattr(grading, "_grade_all", lambda handed_in, *args: graded.update(handed_in) or [])
+    return graded
+
+
+def test_without_bubblewrap_grading_refuses_and_writes_nothing(tmp_path, monkeypatch, capsys, no_kernels):
+    monkeypatch.setattr(grading, "_usable_bwrap", lambda: None)
+    subs, out = _class_folder(tmp_path), tmp_path / "out"
+    assert cli.main(["grade", str(subs), "--out", str(out)]) == 2
+    message = capsys.readouterr().err
+    assert "bubblewrap" in message and "apt-get install bubblewrap" in message and "--no-sandbox" in message
+    assert not out.exists() and no_kernels == {}
+    with pytest.raises(grading.SandboxMissing):
+        grading.sandbox_prefix(tmp_path)
+
+
+def test_no_sandbox_warns_on_screen_and_in_the_output_folder(tmp_path, monkeypatch, capsys, no_kernels):
+    monkeypatch.setattr(grading, "_usable_bwrap", lambda: None)
+    subs, out = _class_folder(tmp_path), tmp_path / "out"
+    assert cli.main(["grade", str(subs), "--out", str(out), "--no-sandbox"]) == 0
+    assert "--no-sandbox: student code runs with your rights" in capsys.readouterr().err
+    assert "Graded without a sandbox" in (out / "UNSANDBOXED.md").read_text()
+    monkeypatch.setattr(grading, "_usable_bwrap", lambda: "/usr/bin/bwrap")
+    assert cli.main(["grade", str(subs), "--out", str(out)]) == 0
+    assert not (out / "UNSANDBOXED.md").exists(), "a sandboxed regrade removes the old warning"
+
+
+def test_every_entry_is_graded_or_listed_with_its_reason(tmp_path, monkeypatch, capsys, no_kernels):
+    monkeypatch.setattr(grading, "_usable_bwrap", lambda: "/usr/bin/bwrap")
+    subs, out = _class_folder(tmp_path), tmp_path / "out"
+    assert cli.main(["grade", str(subs), "--out", str(out)]) == 0
+    with open(out / "not_graded.csv", newline="") as f:
+        skipped = {row["entry"]: row["reason"] for row in csv.DictReader(f)}
+    assert set(skipped) == {".hidden", "notes.txt", "bob_link", f"carl/{REFERENCE.name}"}
+    assert skipped["bob_link"].startswith("a symbolic link") and skipped[".hidden"].startswith("a hidden folder")
+    assert skipped["notes.txt"].startswith("not a folder")
+    assert set(no_kernels) == {"alice", "carl"} and no_kernels["carl"] == {STEM: None}, "a symlink is never read"
+    assert no_kernels["alice"][STEM] == REFERENCE.read_bytes()
+    printed = capsys.readouterr().out
+    assert all(f"not graded: {entry}: " in printed for entry in skipped)
+
+
+@pytest.mark.parametrize("name", ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_a_student_name_a_spreadsheet_would_run_is_written_as_text(name, tmp_path):
+    assert grading.spreadsheet_safe(name) == "'" + name and grading.spreadsheet_safe("alice") == "alice"
+    grading.write_gradebook(tmp_path / "g.csv", [{"student": grading.spreadsheet_safe(name), "total": 1}])
+    with open(tmp_path / "g.csv", newline="") as f:
+        assert next(csv.DictReader(f))["student"] == "'" + name
+
+
 # ---------------------------------------------------------------- reading and releasing (no kernel)
 
 
@@ -224,7 +294,7 @@ def graded_class(tmp_path_factory):
     (submissions / "ivy_empty").mkdir()
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in targets[:2]}
     # a looping cell holds a worker for the whole cell timeout; the honest cells of notebook 02 take seconds
-    settings = grading.Settings(cell_timeout=30, timeout=300)
+    settings = grading.Settings(cell_timeout=30, timeout=300, sandbox=grading.sandbox_available())
     rows = grading.grade_class(submissions, out, notebooks, settings, workers=2)
     listener.close()
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in targets[:2]}
@@ -291,7 +361,7 @@ def test_the_feedback_says_what_failed_and_why(graded_class):
 
 @pytest.mark.notebooks
 def test_a_submission_cannot_touch_the_grader_or_the_network(graded_class, tmp_path):
-    if not grading.sandbox_prefix(tmp_path):
+    if not grading.sandbox_available():
         pytest.skip("bubblewrap is not installed or not allowed here; CI installs it")
     assert graded_class["unchanged"], "the reference notebook or another student's submission was overwritten"
     assert graded_class["connections"] == [], "a submission reached a socket outside its sandbox"

@@ -4,7 +4,7 @@
     course prepare-nbval FOLDER [--notebooks DIR]
     course promote EXECUTED TARGET
     course release NOTEBOOK... --out DIR
-    course grade SUBMISSIONS --out DIR [--workers N | --scheduler ADDR] [--cell-timeout S] [--timeout S]
+    course grade SUBMISSIONS --out DIR [--workers N | --scheduler ADDR] [--cell-timeout S] [--timeout S] [--no-sandbox]
     course sweep NOTEBOOK -p NAME V1 V2 ... [-p ...] --out DIR [--tiny] [--metric KEY] [--workers N | --scheduler ADDR]
     course bench [--quick] [--rounds N] [--seconds S] [--json PATH]
 
@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from pathlib import Path
 
@@ -70,14 +71,20 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    settings = grading.Settings(args.cell_timeout, args.timeout)
+    settings = grading.Settings(args.cell_timeout, args.timeout, sandbox=not args.no_sandbox)
+    if args.no_sandbox:
+        print("warning: --no-sandbox: student code runs with your rights (files, network, processes)", file=sys.stderr)
     try:
         folder = notebooks.notebooks_dir(args.notebooks)
         rows = grading.grade_class(args.submissions, args.out, folder, settings, args.workers, args.scheduler)
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, ValueError, grading.SandboxMissing) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"graded {len(rows)} students: {args.out / 'gradebook.csv'}, feedback in {args.out / 'feedback'}")
+    with open(args.out / "not_graded.csv", newline="") as f:
+        skipped = list(csv.DictReader(f))
+    for entry in skipped:
+        print(f"not graded: {entry['entry']}: {entry['reason']}")
     return 0
 
 
@@ -155,6 +162,10 @@ def parser() -> argparse.ArgumentParser:
         "--cell-timeout", type=float, default=120.0, help="seconds a cell may run before it is interrupted (120)"
     )
     grade.add_argument("--timeout", type=float, default=900.0, help="seconds one submitted notebook may run (900)")
+    grade.add_argument(
+        "--no-sandbox", action="store_true",
+        help="grade without bubblewrap: student code runs with your rights (trusted submissions only)",
+    )  # fmt: skip
     _notebooks_option(grade)
     grade.set_defaults(func=_grade)
     sw = sub.add_parser("sweep", help="run a notebook for every combination of parameter values: OUT/sweep.csv")

@@ -3,8 +3,9 @@
 For each course notebook a submission answers, the grader builds the notebook to run from the
 student's cells plus the reference's own check cells and hidden tests (read before any student
 code starts), parameterized for the tiny data. The cell runner (`cell_runner`) executes it in a
-fresh kernel, in a throwaway working directory holding only that copy; with bubblewrap (`bwrap`)
-installed, inside a sandbox with no network and a read-only file system except that directory.
+fresh kernel, in a throwaway working directory holding only that copy, inside a bubblewrap (`bwrap`)
+sandbox with no network and a read-only file system except that directory. Without a usable
+bubblewrap it refuses to grade (`SandboxMissing`) unless told `sandbox=False` (`--no-sandbox`).
 An exercise earns its points when its solution cell runs, each visible check prints what the
 reference printed (nbval's comparison, as text), and each hidden test prints what the reference
 printed. The reference notebook is graded first, the same way, to record what it prints.
@@ -47,11 +48,31 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 @dataclass(frozen=True)
 class Settings:
-    """How long a cell and a whole submission may run, and where the tiny data is."""
+    """How long a cell and a whole submission may run, where the tiny data is, and whether to sandbox.
+
+    `sandbox=False` (`course grade --no-sandbox`) runs student code with the grader's own rights.
+    """
 
     cell_timeout: float = 120.0
     timeout: float = 900.0
     data_dir: Path | None = None
+    sandbox: bool = True
+
+
+class SandboxMissing(RuntimeError):
+    """bubblewrap cannot confine student code here, and grading without it was not asked for."""
+
+
+NO_SANDBOX = (
+    "bubblewrap (`bwrap`) is not installed or cannot make a sandbox here, so student code would run with "
+    "your rights: your files, the network, the other students' work. Install it (Debian/Ubuntu: "
+    "`sudo apt-get install bubblewrap`), or pass --no-sandbox to grade without one (trusted submissions only)."
+)
+UNSANDBOXED = (
+    "# Graded without a sandbox\n\nThis class was graded with `--no-sandbox`: student code ran with the grader's "
+    "rights (files, network, processes). A hostile submission could have changed any file here, this "
+    "gradebook included. Regrade with bubblewrap installed before trusting these grades.\n"
+)
 
 
 @dataclass
@@ -173,9 +194,19 @@ SANDBOX = [
 
 
 def sandbox_prefix(workdir: Path) -> list[str]:
-    """The bubblewrap command that confines a process to `workdir` (its only writable folder), or [] without bwrap."""
+    """The bubblewrap command that confines a process to `workdir` (its only writable folder).
+
+    SandboxMissing if bubblewrap cannot make the sandbox here.
+    """
     bwrap = _usable_bwrap()
-    return [] if bwrap is None else [bwrap, *SANDBOX, "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    if bwrap is None:
+        raise SandboxMissing(NO_SANDBOX)
+    return [bwrap, *SANDBOX, "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+
+
+def sandbox_available() -> bool:
+    """True if bubblewrap can confine student code on this machine."""
+    return _usable_bwrap() is not None
 
 
 @functools.cache
@@ -205,7 +236,7 @@ def run_cells(nb: nbformat.NotebookNode, workdir: Path, settings: Settings) -> t
     ]
     token = secrets.token_hex(16)
     proc = subprocess.Popen(
-        [*sandbox_prefix(workdir), *runner], cwd=workdir, env=env, text=True, start_new_session=True,
+        [*(sandbox_prefix(workdir) if settings.sandbox else []), *runner], cwd=workdir, env=env, text=True, start_new_session=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     proc.stdin.write(token + "\n")
@@ -358,8 +389,16 @@ def feedback(student: str, results: dict[str, NotebookResult], tasks: dict[str, 
     return out.getvalue()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting so as a formula
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`text` as a spreadsheet shows it literally: a leading formula character is escaped with `'` (OWASP)."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def gradebook_row(student: str, results: dict[str, NotebookResult], tasks: dict) -> dict:
-    row = {"student": student}
+    row = {"student": spreadsheet_safe(student)}
     for stem, (assignment, _) in tasks.items():
         for exercise in assignment.exercises:
             row[f"{stem}:{exercise.name}"] = results[stem].exercises[exercise.name].points
@@ -382,7 +421,15 @@ def grade_class(
     """
     if not submissions.is_dir():
         raise FileNotFoundError(f"no folder {submissions}: pass the folder that holds one folder per student")
-    students = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if settings.sandbox and not sandbox_available():
+        raise SandboxMissing(NO_SANDBOX)
+    entries = sorted(submissions.iterdir())
+    skipped = {p.name: reason for p in entries if (reason := _not_a_student(p))}
+    students = [p for p in entries if p.name not in skipped]
+    skipped |= {
+        f"{s.name}/{f.name}": "a symbolic link: not followed (it could hand in another student's work); copy the file in"
+        for s in students for f in sorted(s.glob("*.ipynb")) if f.is_symlink()
+    }  # fmt: skip
     stems = sorted({f.stem for s in students for f in s.glob("*.ipynb") if (notebooks / f.name).is_file()})
     if not stems:
         raise ValueError(
@@ -395,11 +442,30 @@ def grade_class(
         assignment = assignments.read_assignment(notebooks / f"{stem}.ipynb")
         if assignment.exercises:
             tasks[stem] = (assignment, expected_outputs(notebooks / f"{stem}.ipynb", assignment, local))
-    handed_in = {
-        folder.name: {stem: p.read_bytes() if (p := folder / f"{stem}.ipynb").is_file() else None for stem in tasks}
-        for folder in students
-    }
+    handed_in = {folder.name: {stem: _handed_in(folder / f"{stem}.ipynb") for stem in tasks} for folder in students}
+    rows = [{"entry": spreadsheet_safe(name), "reason": reason} for name, reason in skipped.items()]
+    atomic.write_csv(out / "not_graded.csv", rows, ["entry", "reason"])
+    if settings.sandbox:
+        (out / "UNSANDBOXED.md").unlink(missing_ok=True)
+    else:
+        atomic.write_text(out / "UNSANDBOXED.md", UNSANDBOXED)
     return _grade_all(handed_in, tasks, out, settings, workers, scheduler)
+
+
+def _not_a_student(entry: Path) -> str:
+    """Why `entry` of the submissions folder is not graded as a student ("" if it is)."""
+    if entry.is_symlink():
+        return "a symbolic link: not followed (it could grade one student's work under another name)"
+    if not entry.is_dir():
+        return "not a folder: each student's notebooks go in a folder named after the student"
+    if entry.name.startswith("."):
+        return "a hidden folder (its name starts with '.'): rename it to grade it"
+    return ""
+
+
+def _handed_in(path: Path) -> bytes | None:
+    """The submitted notebook's bytes; None if it is missing or a symbolic link (never followed)."""
+    return path.read_bytes() if path.is_file() and not path.is_symlink() else None
 
 
 def _grade_all(handed_in: dict, tasks: dict, out: Path, settings: Settings, workers: int, scheduler) -> list[dict]:
