@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib import augment
-from course_lib.data.catalog import CIFAR_BINARY_FILES, CIFAR_RECORD_BYTES
+from course_lib.data.layouts import CIFAR_BINARY_FILES, CIFAR_RECORD_BYTES
 
 CROP = 24
 

@@ -116,15 +116,6 @@ def stratified_split(labels: Sequence[int], validation_fraction: float, seed: in
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(validation))
 
 
-def write_class_folders(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], target: Path) -> None:
-    """Write uint8 images as `target/<class>/NNNNN.png`; `target` must not exist yet."""
-    target.mkdir(parents=True)
-    for name in class_names:
-        (target / name).mkdir()
-    for i, (image, label) in enumerate(zip(images, labels)):
-        Image.fromarray(image).save(target / class_names[label] / f"{i:05d}.png")
-
-
 def decode_image(path, image_size: int):
     """Read one file and return a float32 (image_size, image_size, 3) tensor in [0, 1]."""
     import tensorflow as tf

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from course_lib import batchnorm, data, softmax
-from course_lib.data import catalog, errors, fetch, formats, store
+from course_lib.data import catalog, errors, fetch, formats, layouts, store
 
 
 def test_data_not_found_message_word_for_word(tmp_path):
@@ -218,8 +218,8 @@ def test_idx_dimensions_are_read_big_endian_one_after_another(tmp_path):
 def _mnist_folder(folder: Path, side: int, labels: bytes = bytes(range(10)) * 2) -> Path:
     folder.mkdir()
     for split in ("train", "test"):
-        _idx(folder / catalog.MNIST_IDX_FILES[f"x_{split}"], (20, side, side))
-        _idx(folder / catalog.MNIST_IDX_FILES[f"y_{split}"], (20,), payload=labels)
+        _idx(folder / layouts.MNIST_IDX_FILES[f"x_{split}"], (20, side, side))
+        _idx(folder / layouts.MNIST_IDX_FILES[f"y_{split}"], (20,), payload=labels)
     return folder
 
 
@@ -227,20 +227,20 @@ def test_mnist_idx_images_that_are_not_28_by_28_are_refused_naming_the_file(tmp_
     folder = _mnist_folder(tmp_path / "mnist", side=27)
     with pytest.raises(data.InvalidDataError, match=r"images have shape \(27, 27\), not 28x28") as caught:
         formats.read_mnist_idx(folder)
-    assert caught.value.path == folder / catalog.MNIST_IDX_FILES["x_train"]
+    assert caught.value.path == folder / layouts.MNIST_IDX_FILES["x_train"]
 
 
 def test_mnist_idx_bad_labels_name_the_label_file(tmp_path):
     folder = _mnist_folder(tmp_path / "mnist", side=28, labels=bytes([12]) * 20)
     with pytest.raises(data.InvalidDataError) as caught:
         formats.read_mnist_idx(folder)
-    assert caught.value.path == folder / catalog.MNIST_IDX_FILES["y_train"]
+    assert caught.value.path == folder / layouts.MNIST_IDX_FILES["y_train"]
 
 
 def test_status_of_a_multi_file_dataset_that_is_present(data_dir, tiny_files):
     data.load_mnist("tiny", fmt="idx", data_dir=tiny_files)
     (data_dir / "mnist").mkdir()
-    for name in catalog.MNIST_IDX_FILES.values():
+    for name in layouts.MNIST_IDX_FILES.values():
         (data_dir / "mnist" / name).write_bytes((tiny_files / "tiny-v1" / "mnist" / name).read_bytes())
     status = data.status(data_dir)
     first = catalog.DATASETS["mnist-idx"].files[0]

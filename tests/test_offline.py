@@ -128,7 +128,7 @@ def test_cifar10_image_folders_are_written_once_from_the_python_batches(
     assert sorted(p.name for p in (root / "train").iterdir()) == sorted(data.CIFAR_CLASSES)
     assert leftovers(data_dir) == []
     monkeypatch.setattr(
-        "course_lib.image_folders.write_class_folders", lambda *a, **k: pytest.fail("the image tree was written again")
+        "course_lib.data.write_class_folders", lambda *a, **k: pytest.fail("the image tree was written again")
     )
     assert data.cifar10_image_folders(data_dir=data_dir) == root
 

@@ -131,6 +131,12 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
             # hard-codes this notebook's network
             "def cnn_parameters(filters1, filters2, dense_units, kernel=3):\n    return 421642\n",
+            # ignores the kernel size (3x3 always)
+            (
+                "def cnn_parameters(filters1, filters2, dense_units, kernel=3):\n"
+                "    conv = 9 * filters1 + filters1 + 9 * filters1 * filters2 + filters2\n"
+                "    return conv + 49 * filters2 * dense_units + dense_units + dense_units * 10 + 10\n"
+            ),
             # builds the model and asks Keras
             (
                 "def cnn_parameters(filters1, filters2, dense_units, kernel=3):\n"
@@ -303,10 +309,24 @@ WRONG: dict[str, dict[str, list[str]]] = {
             "def steps_to_settle(momentum, tolerance=0.01):\n    return {0.9: 44, 0.95: 90}[momentum]\n",
             # rounds down
             ("def steps_to_settle(momentum, tolerance=0.01):\n    return int(np.log(tolerance) / np.log(momentum))\n"),
+            # rounds to the nearest step (right for both printed momenta)
+            "def steps_to_settle(momentum, tolerance=0.01):\n    return round(np.log(tolerance) / np.log(momentum))\n",
         ],
     },
     "09_image_folder_loader": {
         "list_images": [
+            # forgets the final sort (rglob's order)
+            (
+                "def list_images(root):\n"
+                "    root = pathlib.Path(root)\n"
+                "    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith('.'))\n"
+                "    return [\n"
+                "        (p.relative_to(root).as_posix(), label)\n"
+                "        for label, name in enumerate(classes)\n"
+                "        for p in (root / name).rglob('*')\n"
+                "        if p.is_file() and not any(part.startswith('.') for part in p.relative_to(root).parts)\n"
+                "    ]\n"
+            ),
             # only files directly inside each class folder
             (
                 "def list_images(root):\n"
@@ -362,6 +382,13 @@ WRONG: dict[str, dict[str, list[str]]] = {
     },
     "10_cifar10_speed_capstone": {
         "whitening_matrix": [
+            # ignores epsilon (right for the printed line, which uses 0)
+            (
+                "def whitening_matrix(patches, epsilon):\n"
+                "    eigenvalues, eigenvectors = np.linalg.eigh(patches.T @ patches / len(patches))\n"
+                "    filters = (eigenvectors / np.sqrt(eigenvalues))[:, ::-1]\n"
+                "    return np.concatenate([filters, -filters], axis=1)\n"
+            ),
             # smallest eigenvalue first (eigh's order)
             (
                 "def whitening_matrix(patches, epsilon):\n"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from course_lib import atomic
 from course_lib.data import catalog, store, tiny
-from course_lib.data.catalog import CIFAR_CLASSES
 from course_lib.data.errors import ChecksumMismatchError, DataError, DataNotFoundError, InvalidDataError
-from course_lib.data.formats import Split, check_counts
+from course_lib.data.formats import Split, check_counts, write_class_folders
+from course_lib.data.layouts import CIFAR_CLASSES
 
 SOURCES = ("real", "tiny")
 PathLike = str | os.PathLike | None
@@ -85,8 +85,6 @@ def cifar10_image_folders(source: str = "real", data_dir: PathLike = None, accep
         return tiny.ensure_tiny(root) / "cifar10-images"
     target = root / "cifar10-images"
     if not target.is_dir():
-        from course_lib.image_folders import write_class_folders
-
         (x_train, y_train), (x_test, y_test) = load_cifar10(source, "python", data_dir, accept_mirror)
         with atomic.new_folder(target) as tmp:
             write_class_folders(x_train, y_train, CIFAR_CLASSES, tmp / "train")

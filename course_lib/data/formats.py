@@ -10,11 +10,13 @@ from __future__ import annotations
 import gzip
 import pickle
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from course_lib.data import catalog
+from course_lib.data import layouts
 from course_lib.data.errors import InvalidDataError
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -26,7 +28,7 @@ def check_labels(path: Path, labels: np.ndarray, n_images: int) -> None:
         raise InvalidDataError(path, f"{n_images} images but {len(labels)} labels")
     if len(labels) == 0:
         raise InvalidDataError(path, "it holds no examples")
-    if labels.min() < 0 or labels.max() >= catalog.NUM_CLASSES:
+    if labels.min() < 0 or labels.max() >= layouts.NUM_CLASSES:
         raise InvalidDataError(path, f"labels must lie in 0..9, found {labels.min()}..{labels.max()}")
 
 
@@ -50,14 +52,14 @@ def read_idx(path: Path) -> np.ndarray:
 
 def read_mnist_idx(folder: Path) -> tuple[Split, Split]:
     """Read the four MNIST IDX files in `folder`."""
-    arrays = {key: read_idx(folder / name) for key, name in catalog.MNIST_IDX_FILES.items()}
+    arrays = {key: read_idx(folder / name) for key, name in layouts.MNIST_IDX_FILES.items()}
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[1:] != (28, 28):
             raise InvalidDataError(
-                folder / catalog.MNIST_IDX_FILES[f"x_{split}"], f"images have shape {x.shape[1:]}, not 28x28"
+                folder / layouts.MNIST_IDX_FILES[f"x_{split}"], f"images have shape {x.shape[1:]}, not 28x28"
             )
-        check_labels(folder / catalog.MNIST_IDX_FILES[f"y_{split}"], y, len(x))
+        check_labels(folder / layouts.MNIST_IDX_FILES[f"y_{split}"], y, len(x))
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
@@ -82,11 +84,11 @@ def read_mnist_npz(path: Path) -> tuple[Split, Split]:
 def read_cifar_records(path: Path) -> Split:
     """Read one CIFAR-10 binary batch: 3073-byte records, a label byte then 3072 channel-major pixels."""
     raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0 or raw.size % catalog.CIFAR_RECORD_BYTES:
+    if raw.size == 0 or raw.size % layouts.CIFAR_RECORD_BYTES:
         raise InvalidDataError(
-            path, f"{raw.size} bytes is not a whole number of {catalog.CIFAR_RECORD_BYTES}-byte records"
+            path, f"{raw.size} bytes is not a whole number of {layouts.CIFAR_RECORD_BYTES}-byte records"
         )
-    records = raw.reshape(-1, catalog.CIFAR_RECORD_BYTES)
+    records = raw.reshape(-1, layouts.CIFAR_RECORD_BYTES)
     labels = records[:, 0]
     check_labels(path, labels, len(records))
     images = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
@@ -95,7 +97,7 @@ def read_cifar_records(path: Path) -> Split:
 
 def read_cifar_binary(folder: Path) -> tuple[Split, Split]:
     """Read an unpacked `cifar-10-batches-bin/` folder into NHWC uint8 arrays."""
-    files = catalog.CIFAR_BINARY_FILES
+    files = layouts.CIFAR_BINARY_FILES
     require_files(folder, files.all)
     train = [read_cifar_records(folder / name) for name in files.train]
     test = read_cifar_records(folder / files.test)
@@ -118,7 +120,7 @@ def read_cifar_pickle(path: Path) -> Split:
 
 def read_cifar_python(folder: Path) -> tuple[Split, Split]:
     """Read an unpacked `cifar-10-batches-py/` folder into NHWC uint8 arrays."""
-    files = catalog.CIFAR_PYTHON_FILES
+    files = layouts.CIFAR_PYTHON_FILES
     require_files(folder, files.all)
     train = [read_cifar_pickle(folder / name) for name in files.train]
     test = read_cifar_pickle(folder / files.test)
@@ -139,3 +141,12 @@ def check_counts(path: Path, splits: tuple[Split, Split], expected: tuple[int, i
         raise InvalidDataError(
             path, f"holds {counts[0]} train / {counts[1]} test examples, expected {expected[0]} / {expected[1]}"
         )
+
+
+def write_class_folders(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], target: Path) -> None:
+    """Write uint8 images as `target/<class>/NNNNN.png`; `target` must not exist yet."""
+    target.mkdir(parents=True)
+    for name in class_names:
+        (target / name).mkdir()
+    for i, (image, label) in enumerate(zip(images, labels)):
+        Image.fromarray(image).save(target / class_names[label] / f"{i:05d}.png")

@@ -15,17 +15,16 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from course_lib import atomic
-from course_lib.data.catalog import (
+from course_lib.data.catalog import TINY_CIFAR_COUNTS, TINY_MNIST_COUNTS
+from course_lib.data.formats import write_class_folders
+from course_lib.data.layouts import (
     CIFAR_BINARY_FILES,
     CIFAR_CLASSES,
     CIFAR_PYTHON_FILES,
     CIFAR_RECORD_BYTES,
     MNIST_IDX_FILES,
-    TINY_CIFAR_COUNTS,
-    TINY_MNIST_COUNTS,
 )
 
 VERSION = "tiny-v1"
@@ -209,9 +208,6 @@ def write_cifar_python(folder: Path, train, test) -> None:
 
 
 def write_image_folders(folder: Path, train, test) -> None:
-    """Write `train/<class>/NNNN.png` and `test/<class>/NNNN.png`."""
+    """Write `train/<class>/NNNNN.png` and `test/<class>/NNNNN.png`."""
     for split, (x, y) in (("train", train), ("test", test)):
-        for i, (image, label) in enumerate(zip(x, y)):
-            path = folder / split / CIFAR_CLASSES[label] / f"{i:04d}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(image).save(path)
+        write_class_folders(x, y, CIFAR_CLASSES, folder / split)

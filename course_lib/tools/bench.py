@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from course_lib import atomic
+from course_lib.runtime import ONEDNN
 
-ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
 SETTINGS = {  # name -> (TF_ENABLE_ONEDNN_OPTS, Keras dtype policy); None: the variable unset
     "course": ("1", "float32"),
     "TF default": (None, "float32"),

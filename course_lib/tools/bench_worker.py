@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib import cifar_records, image_folders, models
+from course_lib.data import formats
 
 
 def softmax_regression() -> keras.Model:
@@ -169,7 +170,7 @@ def pipeline_images_per_second(count: int, seconds: float) -> dict[str, float]:
         batches = iter(cifar_records.train_dataset([str(records)], 128, shuffle_seed=0))
         tf_data = 128 * _rate(lambda n: [next(batches) for _ in range(n)], 1, seconds)
         images = pixels.reshape(count, 3, 32, 32).transpose(0, 2, 3, 1)
-        image_folders.write_class_folders(images, labels, [f"class{k}" for k in range(10)], Path(tmp) / "folders")
+        formats.write_class_folders(images, labels, [f"class{k}" for k in range(10)], Path(tmp) / "folders")
         paths = sorted((Path(tmp) / "folders").glob("*/*.png"))
         folder = image_folders.make_dataset(paths, [int(p.parent.name[5:]) for p in paths], 32, 64, cache=False)
         loaded = count / _timed(lambda n: [None for _ in folder], count)
