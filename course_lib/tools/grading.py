@@ -469,30 +469,22 @@ def _handed_in(path: Path) -> bytes | None:
 
 
 def _grade_all(handed_in: dict, tasks: dict, out: Path, settings: Settings, workers: int, scheduler) -> list[dict]:
-    from distributed import as_completed
-
     rows = []
-    with jobs.dask_client(workers, scheduler) as client, tqdm(total=len(handed_in), unit="student") as bar:
-        futures = {
-            client.submit(grade_student, submitted, tasks, settings, pure=False): student
-            for student, submitted in handed_in.items()
-        }
-        for future in as_completed(futures):
-            student, results = futures[future], _student_results(future, tasks)
+    calls = {student: (grade_student, submitted, tasks, settings) for student, submitted in handed_in.items()}
+    with jobs.dask_client(workers, scheduler) as client:
+        for student, outcome in jobs.completed(client, calls, "grading", "student"):
+            results = _stopped(outcome, tasks) if isinstance(outcome, Exception) else outcome
             atomic.write_text(out / "feedback" / f"{student}.md", feedback(student, results, tasks))
             rows.append(gradebook_row(student, results, tasks))
             write_gradebook(out / "gradebook.csv", rows)
-            bar.write(f"{student}: {rows[-1]['total']} / {rows[-1]['max']} points")
-            bar.update()
+            tqdm.write(f"{student}: {rows[-1]['total']} / {rows[-1]['max']} points")
     return sorted(rows, key=lambda r: r["student"])
 
 
-def _student_results(future, tasks: dict) -> dict[str, NotebookResult]:
-    try:
-        return future.result()
-    except Exception as e:  # noqa: BLE001 (its worker died twice: this student gets a note, the class goes on)
-        note = f"grading stopped before this notebook finished ({type(e).__name__}); ask the instructor to regrade"
-        return {
-            stem: NotebookResult({ex.name: ExerciseResult() for ex in a.exercises}, [note])
-            for stem, (a, _) in tasks.items()
-        }
+def _stopped(error: Exception, tasks: dict) -> dict[str, NotebookResult]:
+    """Zero points and a note for every notebook of a student whose grading job died (its worker, twice)."""
+    note = f"grading stopped before this notebook finished ({type(error).__name__}); ask the instructor to regrade"
+    return {
+        stem: NotebookResult({ex.name: ExerciseResult() for ex in a.exercises}, [note])
+        for stem, (a, _) in tasks.items()
+    }

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from course_lib import atomic
 from course_lib.tools.notebooks import execute
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
@@ -51,6 +52,11 @@ class JobResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    def save_notebook(self, folder: Path) -> None:
+        """Write the executed notebook (if the run got far enough to have one) as `folder/KEY.ipynb`."""
+        if self.executed:
+            atomic.write_text(folder / f"{self.key}.ipynb", self.executed)
 
 
 def execute_job(job: NotebookJob) -> JobResult:
@@ -90,6 +96,29 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator:
         yield client
 
 
+def completed(client, calls: dict, desc: str, unit: str) -> Iterator[tuple]:
+    """Submit `calls` ({tag: (function, *arguments)}) to `client`; yield (tag, result) as each finishes.
+
+    One progress bar over all calls. A call whose worker died twice (Dask runs a lost task once more)
+    yields its exception as the result, so one bad call never stops the others.
+    """
+    from distributed import as_completed
+
+    run_id = uuid.uuid4().hex[:8]
+    futures = {
+        client.submit(function, *arguments, key=f"{tag}-{run_id}", pure=False): tag
+        for tag, (function, *arguments) in calls.items()
+    }
+    with tqdm(total=len(futures), desc=desc, unit=unit) as bar:
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as e:  # noqa: BLE001 (its worker died twice: the caller reports it)
+                outcome = e
+            yield futures[future], outcome
+            bar.update()
+
+
 def run_jobs(
     jobs: Iterable[NotebookJob], workers: int = 1, scheduler: str | None = None, desc: str = "jobs"
 ) -> Iterator[JobResult]:
@@ -99,28 +128,9 @@ def run_jobs(
     """
     jobs = list(jobs)
     threads = 0 if scheduler else max(1, (os.cpu_count() or 1) // workers)
+    calls = {job.key: (execute_job, dataclasses.replace(job, threads=threads)) for job in jobs}
     with dask_client(workers, scheduler) as client:
-        from distributed import as_completed
-
-        run_id = uuid.uuid4().hex[:8]
-        futures = {
-            client.submit(
-                execute_job, dataclasses.replace(job, threads=threads), key=f"{job.key}-{run_id}", pure=False
-            ): job
-            for job in jobs
-        }
-        failed = 0
-        with tqdm(total=len(futures), desc=desc, unit="job") as bar:
-            for future in as_completed(futures):
-                result = _result(future, futures[future])
-                failed += not result.ok
-                bar.set_postfix(done=bar.n + 1, failed=failed)
-                bar.update()
-                yield result
-
-
-def _result(future, job: NotebookJob) -> JobResult:
-    try:
-        return future.result()
-    except Exception as e:  # noqa: BLE001 (a worker that died twice: report the job as failed)
-        return JobResult(job.key, f"FAILED: {type(e).__name__}: {e}", 0.0)
+        for key, outcome in completed(client, calls, desc, "job"):
+            if isinstance(outcome, Exception):
+                outcome = JobResult(key, f"FAILED: {type(outcome).__name__}: {outcome}", 0.0)
+            yield outcome

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from course_lib import atomic, data
+from course_lib import data
 from course_lib.metrics import load_metrics, save_metrics
 from course_lib.tools.course_map import NOTEBOOKS, Notebook
 from course_lib.tools.jobs import NotebookJob, run_jobs
@@ -131,8 +131,7 @@ def _run_on_dask(
         for nb in notebooks
     ]
     for result in run_jobs(jobs, workers, scheduler, desc="course"):
-        if result.executed:
-            atomic.write_text(out / "notebooks" / f"{result.key}.ipynb", result.executed)
+        result.save_notebook(out / "notebooks")
         if result.ok and result.metrics:
             save_metrics(out / "metrics" / f"{result.key}.json", result.metrics)
         elif result.ok:  # as in `_run_one`: a run that wrote no figures leaves none behind

@@ -76,8 +76,7 @@ def sweep(
     todo = [NotebookJob(key, path.read_text(), base | p) for key, p in runs.items() if key not in rows]
     print(f"{len(runs)} runs: {len(rows)} already finished, {len(todo)} to run")
     for result in run_jobs(todo, workers, scheduler, desc="sweep"):
-        if result.executed:
-            atomic.write_text(out / "runs" / f"{result.key}.ipynb", result.executed)
+        result.save_notebook(out / "runs")
         figures = {k: v for k, v in result.metrics.items() if isinstance(v, int | float | str | bool)}
         rows[result.key] = {"run": result.key, **runs[result.key], **figures} | {
             "status": result.status, "seconds": round(result.seconds, 1)
