@@ -84,7 +84,7 @@ class KeyFigures(pytest.Item):
         metrics = load_metrics(path)
         missing = [fig.key for fig in nb.figures if fig.key not in metrics]
         assert not missing, f"{nb.name} reported no {missing}"
-        notebook_figures.CHECKS[nb.stem](metrics)
+        notebook_figures.check(nb.stem, metrics)
 
     def reportinfo(self):
         return self.path, None, f"{self.parent.path.name}: key figures"
