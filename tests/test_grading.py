@@ -11,7 +11,7 @@ import threading
 import nbformat
 import pytest
 
-from course_lib.tools import assignments, cli, grading
+from course_lib.tools import assignments, cell_runner, cli, grading
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 REFERENCE = CHECKOUT_NOTEBOOKS / "02_softmax_cross_entropy.ipynb"
@@ -121,6 +121,16 @@ def test_a_student_name_a_spreadsheet_would_run_is_written_as_text(name, tmp_pat
     grading.write_gradebook(tmp_path / "g.csv", [{"student": grading.spreadsheet_safe(name), "total": 1}])
     with open(tmp_path / "g.csv", newline="") as f:
         assert next(csv.DictReader(f))["student"] == "'" + name
+
+
+def test_only_stdout_counts_as_what_a_cell_printed_and_stderr_is_cut():
+    cell = nbformat.v4.new_code_cell(outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="Warning: x" * 500),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "2"}),
+    ])  # fmt: skip
+    assert cell_runner.cell_text(cell) == "1\n2\n"
+    assert cell_runner.cell_stderr(cell).endswith(" [...]") and len(cell_runner.cell_stderr(cell)) < 2010
 
 
 # ---------------------------------------------------------------- reading and releasing (no kernel)
@@ -266,6 +276,15 @@ def graded_class(tmp_path_factory):
     naive = f"def {EX1}(z):\n    e = np.exp(z)\n    return e / e.sum(axis=1, keepdims=True)"
     students = {
         "alice": solved(),
+        "bea_warns": solved(
+            {
+                EX1: reference_solutions()[EX1].replace(
+                    f"def {EX1}(z):\n",
+                    f"def {EX1}(z):\n    import warnings\n\n    warnings.warn('bea warns', RuntimeWarning)\n",
+                    1,
+                )
+            }
+        ),
         "bob_wrong": solved({EX1: naive}),
         "carl_forbidden": solved({EX1: f"def {EX1}(z):\n    return tf.nn.softmax(z).numpy()"}),
         "dina_by_hand": solved({EX1: f"def {EX1}(z):\n    return np.zeros_like(z)"}),
@@ -284,6 +303,7 @@ def graded_class(tmp_path_factory):
         )
     )
     students["gus_deleted_check"].cells.remove(exercise_check(students["gus_deleted_check"], 1))
+    students["gus_deleted_check"].cells.insert(1, nbformat.v4.new_code_cell("import not_a_module  # a typo"))
     targets = [notebooks / REFERENCE.name, submissions / "alice" / REFERENCE.name, out / "gradebook.csv"]
     students["zed_attacker"].cells.insert(1, nbformat.v4.new_code_cell(_attack(targets, listener.getsockname()[1])))
     for name, nb in students.items():
@@ -312,6 +332,7 @@ def test_the_gradebook_has_one_row_per_student_and_a_column_per_exercise(graded_
     points = {row["student"]: (row[f"{STEM}:{EX1}"], row[f"{STEM}:{EX2}"], row["total"], row["max"]) for row in book}
     assert points == {
         "alice": ("2", "2", "4", "4"),
+        "bea_warns": ("2", "2", "4", "4"),
         "bob_wrong": ("0", "2", "2", "4"),
         "carl_forbidden": ("0", "2", "2", "4"),
         "dina_by_hand": ("0", "2", "2", "4"),
@@ -335,9 +356,12 @@ def _exercise_lines(feedback: str, exercise: str) -> list[str]:
 def test_the_feedback_says_what_failed_and_why(graded_class):
     fb = graded_class["feedback"]
     assert _exercise_lines(fb["alice"], EX1) == [f"- `{EX1}`: passed, 2 / 2 points"]
+    warned = _exercise_lines(fb["bea_warns"], EX1)  # stderr is shown, never scored
+    assert warned[:2] == [f"- `{EX1}`: passed, 2 / 2 points", "  - check 1 wrote to stderr (not graded):"]
+    assert "RuntimeWarning: bea warns" in "\n".join(warned[2:])
     wrong = _exercise_lines(fb["bob_wrong"], EX1)
     assert wrong[:2] == [f"- `{EX1}`: not passed, 0 / 2 points", "  - visible check 1 printed something else:"]
-    assert wrong[-1] == "  - hidden test 'logits never shown, some in the thousands' failed"
+    assert "  - hidden test 'logits never shown, some in the thousands' failed" in wrong
     forbidden = "raised ForbiddenFunctionError: tf.nn.softmax is switched off while this check runs"
     assert [line.split(": the exercise")[0] for line in _exercise_lines(fb["carl_forbidden"], EX1)[1:]] == [
         f"  - check 1 {forbidden}",
@@ -351,6 +375,8 @@ def test_the_feedback_says_what_failed_and_why(graded_class):
         "  - your solution cell raised CellTimeoutError: the cell ran past the cell timeout (30 s) and was interrupted"
     ]
     assert _exercise_lines(fb["fay_raises"], EX1)[1:] == ["  - your solution cell raised ValueError: not finished"]
+    broken = "- the cell starting `import not_a_module  # a typo` raised ModuleNotFoundError: No module named"
+    assert any(line.startswith(broken) for line in fb["gus_deleted_check"].splitlines()), "an ungraded cell's error"
     assert _exercise_lines(fb["gus_deleted_check"], EX2)[1:] == [
         "  - visible check 1 was edited or deleted; it was not run"
     ]

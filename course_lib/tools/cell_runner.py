@@ -4,7 +4,7 @@
 
 The grader starts it inside the sandbox (see `grading`), writes a one-time token on its stdin,
 and reads its stdout: each line is the token followed by a JSON report of one code cell (its
-`grading` metadata, printed text, error, seconds). The kernel's own stdout and stderr go nowhere,
+`grading` metadata, what it printed to stdout and to stderr, error, seconds, first line). The kernel's own stdout and stderr go nowhere,
 so what a submission prints cannot pass for a report. A cell that runs past the timeout is
 interrupted and reported as a `CellTimeoutError`; the next cell runs. The kernel talks to this
 worker over IPC sockets in the working directory: no ports, no network.
@@ -24,16 +24,30 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
+STDERR_SHOWN = 2000  # characters of a cell's stderr kept for the feedback
+
 
 def cell_text(cell: nbformat.NotebookNode) -> str:
-    """What a code cell printed: its streams and plain-text results, in order (errors excluded)."""
+    """What a code cell printed to stdout and its plain-text results, in order (stderr and errors excluded)."""
     parts = []
     for output in cell.get("outputs", []):
-        if output.output_type == "stream":
+        if output.output_type == "stream" and output.get("name") == "stdout":
             parts.append(output.text)
         elif output.output_type in ("execute_result", "display_data") and "text/plain" in output.data:
             parts.append(output.data["text/plain"] + "\n")
     return "".join(parts)
+
+
+def cell_stderr(cell: nbformat.NotebookNode) -> str:
+    """What a code cell wrote to stderr (warnings, say), cut to `STDERR_SHOWN` characters."""
+    text = "".join(o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.get("name") == "stderr")
+    return text if len(text) <= STDERR_SHOWN else text[:STDERR_SHOWN] + " [...]"
+
+
+def first_line(cell: nbformat.NotebookNode) -> str:
+    """The cell's first non-blank line, cut to 60 characters: how the feedback names a cell."""
+    line = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    return line if len(line) <= 60 else line[:57] + "..."
 
 
 def cell_error(cell: nbformat.NotebookNode) -> str | None:
@@ -67,7 +81,10 @@ def run(notebook: Path, cell_timeout: float, report: Callable[[dict], None]) -> 
             if seconds >= cell_timeout and error and error.startswith("KeyboardInterrupt"):
                 error = timeout_error  # the interrupt nbclient sent when the cell ran out of time
             grading = cell.metadata.get("grading", {})
-            report({"grading": grading, "text": cell_text(cell), "error": error, "seconds": seconds})
+            report(
+                {"grading": grading, "text": cell_text(cell), "stderr": cell_stderr(cell), "error": error,
+                 "seconds": seconds, "first_line": first_line(cell)}
+            )  # fmt: skip
             if died:
                 return
 

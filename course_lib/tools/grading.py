@@ -8,7 +8,8 @@ sandbox with no network and a read-only file system except that directory. Witho
 bubblewrap it refuses to grade (`SandboxMissing`) unless told `sandbox=False` (`--no-sandbox`).
 An exercise earns its points when its solution cell runs, each visible check prints what the
 reference printed (nbval's comparison, as text), and each hidden test prints what the reference
-printed. The reference notebook is graded first, the same way, to record what it prints.
+printed. Only stdout is compared: what a cell writes to stderr (a warning, say) is shown in the
+feedback for the student's own cells and the visible checks, and never costs points. The reference notebook is graded first, the same way, to record what it prints.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class ExerciseResult:
     points: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stderr: list[str] = field(default_factory=list)  # shown in the feedback, never scored
 
 
 @dataclass
@@ -296,6 +298,11 @@ def grade_notebook(
         nb, notes = parameterized(nb, assignment.stem, Path(tmp))
         reports, stopped = run_cells(nb, Path(tmp), settings)
     notes += [stopped] if stopped else []
+    notes += [  # an error outside the graded cells (an import that timed out, say) explains the errors after it
+        f"the cell starting `{r.get('first_line', '')}` raised {r['error'].splitlines()[0]}"
+        for r in reports
+        if r["error"] and not r["grading"]
+    ]
     results = {
         e.name: _score(e.name, roles[e.name], problems[e.name], reports, expected, e.points)
         for e in assignment.exercises
@@ -325,7 +332,12 @@ def _score(
         else:
             notes.append(f"{label} failed")
     seconds = sum(r["seconds"] for r in mine.values())
-    return ExerciseResult(0 if notes else points, notes, seconds)
+    stderr = [  # a hidden test's stderr could show its inputs: only the student's own cells and the visible checks
+        f"{LABELS[role].format(key=key)} wrote to stderr (not graded):\n{mine[key]['stderr'].rstrip()}"
+        for key, role in roles.items()
+        if role != "hidden" and key in mine and mine[key].get("stderr")
+    ]
+    return ExerciseResult(0 if notes else points, notes, seconds, stderr)
 
 
 def _diff(expected: str, got: str) -> str:
@@ -384,7 +396,7 @@ def feedback(student: str, results: dict[str, NotebookResult], tasks: dict[str, 
             r = result.exercises[exercise.name]
             verdict = "passed" if r.points else "not passed"
             out.write(f"- `{exercise.name}`: {verdict}, {r.points} / {exercise.points} points ({r.seconds:.1f} s)\n")
-            for note in r.notes:
+            for note in r.notes + r.stderr:
                 out.write("  - " + note.replace("\n", "\n    ") + "\n")
     return out.getvalue()
 

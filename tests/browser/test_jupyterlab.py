@@ -36,6 +36,7 @@ RUN_TIMEOUT_S = 900
 
 # The notebook's state as JupyterLab's own model sees it: kernel status, code cells run, error outputs.
 STATE_JS = """() => {
+  if (!window.jupyterapp || !window.jupyterapp.shell) return null;  // the page is still loading
   const panel = window.jupyterapp.shell.currentWidget;
   if (!panel || !panel.content || !panel.sessionContext.session) return null;
   const cells = panel.content.widgets.map(c => c.model).filter(m => m.type === 'code');
