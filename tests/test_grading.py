@@ -1,57 +1,29 @@
-"""Grading: released copies, hidden tests and points, a class graded into a gradebook with feedback."""
+"""Grading: released copies, hidden tests and points, a class of honest and wrong answers graded into a gradebook."""
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import shutil
-import socket
-import threading
 
 import nbformat
 import pytest
+from grading_helpers import (
+    EX1,
+    EX2,
+    REFERENCE,
+    STEM,
+    check_cells,
+    exercise_check,
+    exercise_lines,
+    grade,
+    points,
+    reference_solutions,
+    released,
+    solved,
+)
 
 from course_lib.tools import assignments, cell_runner, cli, grading
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
-
-REFERENCE = CHECKOUT_NOTEBOOKS / "02_softmax_cross_entropy.ipynb"
-STEM = REFERENCE.stem
-EX1, EX2 = "my_softmax", "binary_cross_entropy_from_logit"
-
-
-def reference_solutions() -> dict[str, str]:
-    nb = nbformat.read(REFERENCE, as_version=4)
-    return {
-        m["name"]: c.source
-        for c in nb.cells
-        if c.cell_type == "code" and assignments.is_solution_cell(c.source)
-        for m in [assignments.DEFINES.search(c.source)]
-    }
-
-
-def released() -> nbformat.NotebookNode:
-    return assignments.release(nbformat.read(REFERENCE, as_version=4))
-
-
-def solved(solutions: dict[str, str] | None = None) -> nbformat.NotebookNode:
-    """The released copy with each exercise answered: the reference solution unless `solutions` says otherwise."""
-    nb, answers = released(), reference_solutions() | (solutions or {})
-    for cell in nb.cells:
-        found = assignments.DEFINES.search(cell.source) if cell.cell_type == "code" else None
-        if found and found["name"] in answers:
-            cell.source = answers[found["name"]]
-    return nb
-
-
-def check_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    return [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(assignments.CHECK_MARK)]
-
-
-def exercise_check(nb: nbformat.NotebookNode, k: int) -> nbformat.NotebookNode:
-    """The visible check cell of exercise `k` (0-based) in `nb`."""
-    source = assignments.read_assignment(REFERENCE).exercises[k].checks[0]
-    return next(c for c in nb.cells if c.cell_type == "code" and c.source == source)
-
 
 # ---------------------------------------------------------------- the class folder and the gradebook (no kernel)
 
@@ -231,164 +203,73 @@ def test_grading_a_missing_folder_or_one_without_course_notebooks_is_a_clear_err
     assert not (tmp_path / "out").exists()
 
 
-# ---------------------------------------------------------------- a class, graded in kernels
-
-
-def _attack(targets: list, port: int) -> str:
-    lines = ["import pathlib, socket"]
-    for target in targets:
-        lines += [
-            "try:",
-            f"    pathlib.Path({str(target)!r}).write_text('overwritten')",
-            "    print('wrote a file outside my folder')",
-            "except OSError as e:",
-            "    print('write refused:', type(e).__name__)",
-        ]
-    lines += [
-        "try:",
-        f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).sendall(b'hello')",
-        "    print('connected')",
-        "except OSError as e:",
-        "    print('no network:', type(e).__name__)",
-    ]
-    return "\n".join(lines)
-
-
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """Ten students graded with 2 workers; a listener counts connections from the sandboxes."""
-    root = tmp_path_factory.mktemp("class")
-    notebooks, submissions, out = root / "notebooks", root / "submissions", root / "out"
-    notebooks.mkdir()
-    shutil.copy(REFERENCE, notebooks)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.5)
-    connections = []
-
-    def listen():
-        while listener.fileno() != -1:
-            try:
-                connections.append(listener.accept())
-            except OSError:
-                continue
-
-    threading.Thread(target=listen, daemon=True).start()
+    """Nine students, honest and wrong, graded with 2 workers (the hostile ones: test_grading_hostile.py)."""
     naive = f"def {EX1}(z):\n    e = np.exp(z)\n    return e / e.sum(axis=1, keepdims=True)"
+    warns = f"def {EX1}(z):\n    import warnings\n\n    warnings.warn('bea warns', RuntimeWarning)\n"
     students = {
         "alice": solved(),
-        "bea_warns": solved(
-            {
-                EX1: reference_solutions()[EX1].replace(
-                    f"def {EX1}(z):\n",
-                    f"def {EX1}(z):\n    import warnings\n\n    warnings.warn('bea warns', RuntimeWarning)\n",
-                    1,
-                )
-            }
-        ),
+        "bea_warns": solved({EX1: reference_solutions()[EX1].replace(f"def {EX1}(z):\n", warns, 1)}),
         "bob_wrong": solved({EX1: naive}),
         "carl_forbidden": solved({EX1: f"def {EX1}(z):\n    return tf.nn.softmax(z).numpy()"}),
         "dina_by_hand": solved({EX1: f"def {EX1}(z):\n    return np.zeros_like(z)"}),
-        "emil_loop": solved({EX1: reference_solutions()[EX1] + "\n\n\nwhile True:\n    pass"}),
         "fay_raises": solved({EX1: reference_solutions()[EX1] + "\n\n\nraise ValueError('not finished')"}),
         "gus_deleted_check": solved(),
-        "zed_attacker": solved(),
+        "hal_not_json": "{not json",
+        "ivy_empty": None,
     }
     expected_check = exercise_check(nbformat.read(REFERENCE, as_version=4), 0)
-    by_hand = exercise_check(students["dina_by_hand"], 0)
-    by_hand.source = (
-        assignments.CHECK_MARK
-        + "\n"
-        + "\n".join(
-            f"print({line!r})" for line in "".join(o.get("text", "") for o in expected_check.outputs).splitlines()
-        )
+    printed = "".join(o.get("text", "") for o in expected_check.outputs).splitlines()
+    exercise_check(students["dina_by_hand"], 0).source = "\n".join(
+        [assignments.CHECK_MARK, *(f"print({line!r})" for line in printed)]
     )
     students["gus_deleted_check"].cells.remove(exercise_check(students["gus_deleted_check"], 1))
     students["gus_deleted_check"].cells.insert(1, nbformat.v4.new_code_cell("import not_a_module  # a typo"))
-    targets = [notebooks / REFERENCE.name, submissions / "alice" / REFERENCE.name, out / "gradebook.csv"]
-    students["zed_attacker"].cells.insert(1, nbformat.v4.new_code_cell(_attack(targets, listener.getsockname()[1])))
-    for name, nb in students.items():
-        (submissions / name).mkdir(parents=True)
-        nbformat.write(nb, submissions / name / REFERENCE.name)
-    (submissions / "hal_not_json").mkdir()
-    (submissions / "hal_not_json" / REFERENCE.name).write_text("{not json")
-    (submissions / "ivy_empty").mkdir()
-    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in targets[:2]}
-    # a looping cell holds a worker for the whole cell timeout; the honest cells of notebook 02 take seconds
-    settings = grading.Settings(cell_timeout=30, timeout=300, sandbox=grading.sandbox_available())
-    rows = grading.grade_class(submissions, out, notebooks, settings, workers=2)
-    listener.close()
-    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in targets[:2]}
-    feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
-    with open(out / "gradebook.csv", newline="") as f:
-        gradebook = list(csv.DictReader(f))
-    return {"rows": rows, "gradebook": gradebook, "feedback": feedback, "unchanged": before == after,
-            "connections": connections, "out": out}  # fmt: skip
+    return grade(tmp_path_factory.mktemp("class"), students)
 
 
 @pytest.mark.notebooks
 def test_the_gradebook_has_one_row_per_student_and_a_column_per_exercise(graded_class):
-    book = graded_class["gradebook"]
-    assert list(book[0]) == ["student", f"{STEM}:{EX1}", f"{STEM}:{EX2}", "total", "max"]
-    points = {row["student"]: (row[f"{STEM}:{EX1}"], row[f"{STEM}:{EX2}"], row["total"], row["max"]) for row in book}
-    assert points == {
+    assert list(graded_class["gradebook"][0]) == ["student", f"{STEM}:{EX1}", f"{STEM}:{EX2}", "total", "max"]
+    assert points(graded_class) == {
         "alice": ("2", "2", "4", "4"),
         "bea_warns": ("2", "2", "4", "4"),
         "bob_wrong": ("0", "2", "2", "4"),
         "carl_forbidden": ("0", "2", "2", "4"),
         "dina_by_hand": ("0", "2", "2", "4"),
-        "emil_loop": ("0", "2", "2", "4"),
         "fay_raises": ("0", "2", "2", "4"),
         "gus_deleted_check": ("2", "0", "2", "4"),
         "hal_not_json": ("0", "0", "0", "4"),
         "ivy_empty": ("0", "0", "0", "4"),
-        "zed_attacker": ("2", "2", "4", "4"),
     }
-
-
-def _exercise_lines(feedback: str, exercise: str) -> list[str]:
-    lines = feedback.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"- `{exercise}`"))
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("- ")), len(lines))
-    return [lines[start].rsplit(" (", 1)[0]] + lines[start + 1 : end]
 
 
 @pytest.mark.notebooks
 def test_the_feedback_says_what_failed_and_why(graded_class):
     fb = graded_class["feedback"]
-    assert _exercise_lines(fb["alice"], EX1) == [f"- `{EX1}`: passed, 2 / 2 points"]
-    warned = _exercise_lines(fb["bea_warns"], EX1)  # stderr is shown, never scored
+    assert exercise_lines(fb["alice"], EX1) == [f"- `{EX1}`: passed, 2 / 2 points"]
+    warned = exercise_lines(fb["bea_warns"], EX1)  # stderr is shown, never scored
     assert warned[:2] == [f"- `{EX1}`: passed, 2 / 2 points", "  - check 1 wrote to stderr (not graded):"]
     assert "RuntimeWarning: bea warns" in "\n".join(warned[2:])
-    wrong = _exercise_lines(fb["bob_wrong"], EX1)
+    wrong = exercise_lines(fb["bob_wrong"], EX1)
     assert wrong[:2] == [f"- `{EX1}`: not passed, 0 / 2 points", "  - visible check 1 printed something else:"]
     assert "  - hidden test 'logits never shown, some in the thousands' failed" in wrong
     forbidden = "raised ForbiddenFunctionError: tf.nn.softmax is switched off while this check runs"
-    assert [line.split(": the exercise")[0] for line in _exercise_lines(fb["carl_forbidden"], EX1)[1:]] == [
+    assert [line.split(": the exercise")[0] for line in exercise_lines(fb["carl_forbidden"], EX1)[1:]] == [
         f"  - check 1 {forbidden}",
         f"  - hidden test 'logits never shown, some in the thousands' {forbidden}",
     ]
-    assert _exercise_lines(fb["dina_by_hand"], EX1)[1:] == [
+    assert exercise_lines(fb["dina_by_hand"], EX1)[1:] == [
         "  - visible check 1 was edited or deleted; it was not run",
         "  - hidden test 'logits never shown, some in the thousands' failed",
     ]
-    assert _exercise_lines(fb["emil_loop"], EX1)[1:] == [
-        "  - your solution cell raised CellTimeoutError: the cell ran past the cell timeout (30 s) and was interrupted"
-    ]
-    assert _exercise_lines(fb["fay_raises"], EX1)[1:] == ["  - your solution cell raised ValueError: not finished"]
+    assert exercise_lines(fb["fay_raises"], EX1)[1:] == ["  - your solution cell raised ValueError: not finished"]
     broken = "- the cell starting `import not_a_module  # a typo` raised ModuleNotFoundError: No module named"
     assert any(line.startswith(broken) for line in fb["gus_deleted_check"].splitlines()), "an ungraded cell's error"
-    assert _exercise_lines(fb["gus_deleted_check"], EX2)[1:] == [
+    assert exercise_lines(fb["gus_deleted_check"], EX2)[1:] == [
         "  - visible check 1 was edited or deleted; it was not run"
     ]
     assert f"- {REFERENCE.name} is not a readable notebook (NotJSONError)" in fb["hal_not_json"].splitlines()
     assert f"- missing: the submission has no {REFERENCE.name}" in fb["ivy_empty"].splitlines()
     assert fb["alice"].splitlines()[:3] == ["# Feedback for alice", "", f"## {STEM}: 4 / 4 points"]
-
-
-@pytest.mark.notebooks
-def test_a_submission_cannot_touch_the_grader_or_the_network(graded_class, tmp_path):
-    if not grading.sandbox_available():
-        pytest.skip("bubblewrap is not installed or not allowed here; CI installs it")
-    assert graded_class["unchanged"], "the reference notebook or another student's submission was overwritten"
-    assert graded_class["connections"] == [], "a submission reached a socket outside its sandbox"
-    assert len(graded_class["gradebook"]) == 10

@@ -1,0 +1,95 @@
+"""Grading a hostile class: a submission that loops, one that attacks the grader, the files and the network.
+
+Apart from the honest class (test_grading.py) so that each class is one short fixture, and the two
+files can run on both test workers at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+
+import nbformat
+import pytest
+from grading_helpers import EX1, REFERENCE, exercise_lines, grade, points, reference_solutions, solved
+
+from course_lib.tools import grading
+
+
+def _attack(targets: list, port: int) -> str:
+    lines = ["import pathlib, socket"]
+    for target in targets:
+        lines += [
+            "try:",
+            f"    pathlib.Path({str(target)!r}).write_text('overwritten')",
+            "    print('wrote a file outside my folder')",
+            "except OSError as e:",
+            "    print('write refused:', type(e).__name__)",
+        ]
+    lines += [
+        "try:",
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).sendall(b'hello')",
+        "    print('connected')",
+        "except OSError as e:",
+        "    print('no network:', type(e).__name__)",
+    ]
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory):
+    """alice (honest), emil (loops forever), zed (writes outside its folder, connects to a listener here)."""
+    root = tmp_path_factory.mktemp("hostile")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    connections = []
+
+    def listen():
+        while listener.fileno() != -1:
+            try:
+                connections.append(listener.accept())
+            except OSError:
+                continue
+
+    threading.Thread(target=listen, daemon=True).start()
+    targets = [
+        root / "notebooks" / REFERENCE.name, root / "submissions" / "alice" / REFERENCE.name, root / "out" / "gradebook.csv"
+    ]  # fmt: skip
+    zed = solved()
+    zed.cells.insert(1, nbformat.v4.new_code_cell(_attack(targets, listener.getsockname()[1])))
+    students = {
+        "alice": solved(),
+        "emil_loop": solved({EX1: reference_solutions()[EX1] + "\n\n\nwhile True:\n    pass"}),
+        "zed_attacker": zed,
+    }
+    (root / "notebooks").mkdir(parents=True)
+    nbformat.write(nbformat.read(REFERENCE, as_version=4), targets[0])
+    (root / "submissions" / "alice").mkdir(parents=True)
+    nbformat.write(students["alice"], targets[1])
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in targets[:2]}
+    result = grade(root, {name: nb for name, nb in students.items() if name != "alice"} | {"alice": None})
+    listener.close()
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in targets[:2]}
+    return result | {"unchanged": before == after, "connections": connections}
+
+
+@pytest.mark.notebooks
+def test_a_loop_costs_its_exercise_and_the_class_goes_on(hostile_class):
+    assert points(hostile_class) == {
+        "alice": ("2", "2", "4", "4"),
+        "emil_loop": ("0", "2", "2", "4"),
+        "zed_attacker": ("2", "2", "4", "4"),
+    }
+    assert exercise_lines(hostile_class["feedback"]["emil_loop"], EX1)[1:] == [
+        "  - your solution cell raised CellTimeoutError: the cell ran past the cell timeout (30 s) and was interrupted"
+    ]
+
+
+@pytest.mark.notebooks
+def test_a_submission_cannot_touch_the_grader_or_the_network(hostile_class):
+    if not grading.sandbox_available():
+        pytest.skip("bubblewrap is not installed or not allowed here; CI installs it")
+    assert hostile_class["unchanged"], "the reference notebook or another student's submission was overwritten"
+    assert hostile_class["connections"] == [], "a submission reached a socket outside its sandbox"
+    assert len(hostile_class["gradebook"]) == 3
