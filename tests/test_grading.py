@@ -205,7 +205,7 @@ def test_grading_a_missing_folder_or_one_without_course_notebooks_is_a_clear_err
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """Nine students, honest and wrong, graded with 2 workers (the hostile ones: test_grading_hostile.py)."""
+    """Eight students, honest and wrong, graded with 2 workers (the hostile ones: test_grading_hostile.py)."""
     naive = f"def {EX1}(z):\n    e = np.exp(z)\n    return e / e.sum(axis=1, keepdims=True)"
     warns = f"def {EX1}(z):\n    import warnings\n\n    warnings.warn('bea warns', RuntimeWarning)\n"
     students = {
@@ -213,19 +213,17 @@ def graded_class(tmp_path_factory):
         "bea_warns": solved({EX1: reference_solutions()[EX1].replace(f"def {EX1}(z):\n", warns, 1)}),
         "bob_wrong": solved({EX1: naive}),
         "carl_forbidden": solved({EX1: f"def {EX1}(z):\n    return tf.nn.softmax(z).numpy()"}),
-        "dina_by_hand": solved({EX1: f"def {EX1}(z):\n    return np.zeros_like(z)"}),
+        "dina_tampers": solved({EX1: f"def {EX1}(z):\n    return np.zeros_like(z)"}),
         "fay_raises": solved({EX1: reference_solutions()[EX1] + "\n\n\nraise ValueError('not finished')"}),
-        "gus_deleted_check": solved(),
         "hal_not_json": "{not json",
         "ivy_empty": None,
     }
     expected_check = exercise_check(nbformat.read(REFERENCE, as_version=4), 0)
     printed = "".join(o.get("text", "") for o in expected_check.outputs).splitlines()
-    exercise_check(students["dina_by_hand"], 0).source = "\n".join(
-        [assignments.CHECK_MARK, *(f"print({line!r})" for line in printed)]
-    )
-    students["gus_deleted_check"].cells.remove(exercise_check(students["gus_deleted_check"], 1))
-    students["gus_deleted_check"].cells.insert(1, nbformat.v4.new_code_cell("import not_a_module  # a typo"))
+    dina = students["dina_tampers"]  # prints check 1's lines by hand, deletes check 2, and has a broken import
+    exercise_check(dina, 0).source = "\n".join([assignments.CHECK_MARK, *(f"print({line!r})" for line in printed)])
+    dina.cells.remove(exercise_check(dina, 1))
+    dina.cells.insert(1, nbformat.v4.new_code_cell("import not_a_module  # a typo"))
     return grade(tmp_path_factory.mktemp("class"), students)
 
 
@@ -237,9 +235,8 @@ def test_the_gradebook_has_one_row_per_student_and_a_column_per_exercise(graded_
         "bea_warns": ("2", "2", "4", "4"),
         "bob_wrong": ("0", "2", "2", "4"),
         "carl_forbidden": ("0", "2", "2", "4"),
-        "dina_by_hand": ("0", "2", "2", "4"),
+        "dina_tampers": ("0", "0", "0", "4"),
         "fay_raises": ("0", "2", "2", "4"),
-        "gus_deleted_check": ("2", "0", "2", "4"),
         "hal_not_json": ("0", "0", "0", "4"),
         "ivy_empty": ("0", "0", "0", "4"),
     }
@@ -260,16 +257,14 @@ def test_the_feedback_says_what_failed_and_why(graded_class):
         f"  - check 1 {forbidden}",
         f"  - hidden test 'logits never shown, some in the thousands' {forbidden}",
     ]
-    assert exercise_lines(fb["dina_by_hand"], EX1)[1:] == [
+    assert exercise_lines(fb["dina_tampers"], EX1)[1:] == [
         "  - visible check 1 was edited or deleted; it was not run",
         "  - hidden test 'logits never shown, some in the thousands' failed",
     ]
     assert exercise_lines(fb["fay_raises"], EX1)[1:] == ["  - your solution cell raised ValueError: not finished"]
     broken = "- the cell starting `import not_a_module  # a typo` raised ModuleNotFoundError: No module named"
-    assert any(line.startswith(broken) for line in fb["gus_deleted_check"].splitlines()), "an ungraded cell's error"
-    assert exercise_lines(fb["gus_deleted_check"], EX2)[1:] == [
-        "  - visible check 1 was edited or deleted; it was not run"
-    ]
+    assert any(line.startswith(broken) for line in fb["dina_tampers"].splitlines()), "an ungraded cell's error"
+    assert exercise_lines(fb["dina_tampers"], EX2)[1:] == ["  - visible check 1 was edited or deleted; it was not run"]
     assert f"- {REFERENCE.name} is not a readable notebook (NotJSONError)" in fb["hal_not_json"].splitlines()
     assert f"- missing: the submission has no {REFERENCE.name}" in fb["ivy_empty"].splitlines()
     assert fb["alice"].splitlines()[:3] == ["# Feedback for alice", "", f"## {STEM}: 4 / 4 points"]

@@ -54,9 +54,12 @@ def cpu() -> str:
     info = Path("/proc/cpuinfo")
     text = info.read_text() if info.exists() else ""
     model = re.search(r"model name\s*:\s*(.+)", text)
+    family, number = re.search(r"cpu family\s*:\s*(\d+)", text), re.search(r"^model\s*:\s*(\d+)", text, re.MULTILINE)
     flags = cpu_flags()
     wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags]
     name = model[1] if model else platform.processor() or "unknown CPU"
+    if family and number:  # "AMD EPYC" alone does not say which generation
+        name += f" (family {family[1]}, model {number[1]})"
     return f"{name}, {os.cpu_count()} cores, flags: {' '.join(wanted) or 'none of AVX2/AVX-512/BF16/AMX'}"
 
 
