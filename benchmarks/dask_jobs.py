@@ -62,7 +62,9 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[dict]:
     jobs = {
         f"grade {args.students} submissions of 02": (
             args.students,
-            lambda w: grading.grade_class(tmp / "class", tmp / f"grades{w}", notebooks, grading.Settings(), w),
+            lambda w: grading.grade_class(
+                tmp / "class", tmp / f"grades{w}", notebooks, grading.Settings(sandbox=grading.sandbox_available()), w
+            ),
         ),
         f"sweep of 01 on the tiny data, {args.sweep_runs} seeds": (
             args.sweep_runs,

@@ -109,14 +109,18 @@ def run_rounds(
     """
     result = Rounds({s: [] for s in settings})
     for r in range(1, rounds + 1):
-        progress(f"round {r}/{rounds}: {', '.join(settings) if at_once else settings[0]}")
-        with ThreadPoolExecutor(len(settings) if at_once else 1) as pool:
-            futures = [pool.submit(measure, setting, i == 0) for i, setting in enumerate(settings)]
-            for i, (setting, future) in enumerate(zip(settings, futures, strict=True)):
-                if i and not at_once:
-                    progress(f"round {r}/{rounds}: {setting}")
-                result.runs[setting].append(future.result())
-                result.order.append(setting)
+        if at_once:
+            progress(f"round {r}/{rounds}: {', '.join(settings)}")
+            with ThreadPoolExecutor(len(settings)) as pool:
+                figures = list(pool.map(measure, settings, [i == 0 for i in range(len(settings))]))
+        else:
+            figures = []
+            for i, setting in enumerate(settings):
+                progress(f"round {r}/{rounds}: {setting}")
+                figures.append(measure(setting, i == 0))
+        for setting, measured in zip(settings, figures, strict=True):
+            result.runs[setting].append(measured)
+            result.order.append(setting)
     return result
 
 

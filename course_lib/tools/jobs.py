@@ -20,11 +20,15 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
 from course_lib import atomic
 from course_lib.tools.notebooks import execute
+
+if TYPE_CHECKING:
+    import distributed
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 
@@ -96,11 +100,12 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator:
         yield client
 
 
-def completed(client, calls: dict, desc: str, unit: str) -> Iterator[tuple]:
+def completed(client: distributed.Client, calls: dict, desc: str, unit: str) -> Iterator[tuple]:
     """Submit `calls` ({tag: (function, *arguments)}) to `client`; yield (tag, result) as each finishes.
 
-    One progress bar over all calls. A call whose worker died twice (Dask runs a lost task once more)
-    yields its exception as the result, so one bad call never stops the others.
+    One progress bar over all calls, counting the failed ones (an exception, or a result whose `ok` is
+    False). A call whose worker died twice (Dask runs a lost task once more) yields its exception as the
+    result, so one bad call never stops the others.
     """
     from distributed import as_completed
 
@@ -109,12 +114,15 @@ def completed(client, calls: dict, desc: str, unit: str) -> Iterator[tuple]:
         client.submit(function, *arguments, key=f"{tag}-{run_id}", pure=False): tag
         for tag, (function, *arguments) in calls.items()
     }
+    failed = 0
     with tqdm(total=len(futures), desc=desc, unit=unit) as bar:
         for future in as_completed(futures):
             try:
                 outcome = future.result()
             except Exception as e:  # noqa: BLE001 (its worker died twice: the caller reports it)
                 outcome = e
+            failed += isinstance(outcome, Exception) or getattr(outcome, "ok", True) is False
+            bar.set_postfix(failed=failed)
             yield futures[future], outcome
             bar.update()
 

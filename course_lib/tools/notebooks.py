@@ -101,8 +101,10 @@ def prepare_tiny_copy(
     """
     metrics = folder / "metrics" / f"{nb.stem}.json"
     metrics.unlink(missing_ok=True)
-    parameters = run_parameters(nb, notebooks / nb.name, "tiny", metrics.resolve()) | (overrides or {})
-    check_parameters(notebooks / nb.name, parameters)
+    parameters = run_parameters(nb, notebooks / nb.name, "tiny", metrics.resolve())
+    if overrides:
+        check_parameters(notebooks / nb.name, overrides)
+        parameters |= overrides
     copy = prepare(notebooks / nb.name, folder / nb.name, parameters)
     if clear_outputs:
         prepared = nbformat.read(copy, as_version=4)
