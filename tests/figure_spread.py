@@ -2,9 +2,9 @@
 
     python tests/figure_spread.py [--seeds 42 43] [--workers 2]
 
-Runs every course notebook on the tiny data under each setting of `SETTINGS` (oneDNN on/off, one or
-two intra-op threads: these change the kernels and the summation order much as another CPU does), and
-the short notebooks (`SEEDED`) once more with a second seed. Writes `tests/figure_spread.json` (every
+Runs every notebook that `notebook_figures.CHECKS` checks on the tiny data under each setting of
+`SETTINGS` (oneDNN on/off, one or two intra-op threads: these change the kernels and the summation
+order much as another CPU does), and the short notebooks (`SEEDED`) once more with a second seed. Writes `tests/figure_spread.json` (every
 run's figures, the command and the CPU) and `tests/figure_spread.md` (the table). `notebook_figures.py`
 sets its floors so that every run in that file clears them by a margin; `test_figure_checks.py` checks it.
 Each run's figures are deterministic for its setting, so runs may share the CPU (`--workers`).
