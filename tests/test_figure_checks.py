@@ -57,10 +57,8 @@ def test_every_measured_run_clears_each_floor_by_the_margin(run):
 
 def _set(metrics: dict, path: str, value: float) -> dict:
     changed = copy.deepcopy(metrics)
-    *parents, last = path.split("/")
-    holder = changed
-    for part in parents:
-        holder = holder[int(part)] if isinstance(holder, list) else holder[part]
+    parent, _, last = path.rpartition("/")
+    holder = figure(changed, parent) if parent else changed
     holder[int(last) if isinstance(holder, list) else last] = value
     return changed
 

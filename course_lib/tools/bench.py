@@ -17,7 +17,6 @@ only shows that every row can be filled (the suite runs it).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import platform
@@ -190,8 +189,9 @@ def table(summary: dict, machine: str) -> str:
 def bench(quick: bool, rounds: int, seconds: float, json_path: Path | None, progress=print) -> str:
     """Measure, print the table, and write every figure (raw rounds too) as JSON to `json_path`."""
     settings = settings_for(cpu_flags())
-    measure = functools.partial(measure_setting, quick=quick, seconds=seconds)
-    measured = run_rounds(settings, rounds, lambda s, first: measure(s, first=first), progress, at_once=quick)
+    measured = run_rounds(
+        settings, rounds, lambda s, first: measure_setting(s, quick, seconds, first), progress, at_once=quick
+    )
     summary = summarize(measured)
     machine = cpu()
     report = table(summary, machine)

@@ -4,8 +4,8 @@
 
 The grader starts it inside the sandbox (see `grading`), writes a one-time token on its stdin,
 and reads its stdout: each line is the token followed by a JSON report of one code cell (its
-`grading` metadata, what it printed to stdout and to stderr, error, seconds, first line). The kernel's own stdout and stderr go nowhere,
-so what a submission prints cannot pass for a report. A cell that runs past the timeout is
+`grading` metadata, what it printed to stdout and to stderr, error, seconds, first line). The
+kernel's own stdout and stderr go nowhere, so what a submission prints cannot pass for a report. A cell that runs past the timeout is
 interrupted and reported as a `CellTimeoutError`; the next cell runs. The kernel talks to this
 worker over IPC sockets in the working directory: no ports, no network.
 """

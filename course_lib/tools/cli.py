@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -81,10 +80,6 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"graded {len(rows)} students: {args.out / 'gradebook.csv'}, feedback in {args.out / 'feedback'}")
-    with open(args.out / "not_graded.csv", newline="", encoding="utf-8") as f:
-        skipped = list(csv.DictReader(f))
-    for entry in skipped:
-        print(f"not graded: {entry['entry']}: {entry['reason']}")
     return 0
 
 

@@ -9,7 +9,8 @@ bubblewrap it refuses to grade (`SandboxMissing`) unless told `sandbox=False` (`
 An exercise earns its points when its solution cell runs, each visible check prints what the
 reference printed (nbval's comparison, as text), and each hidden test prints what the reference
 printed. Only stdout is compared: what a cell writes to stderr (a warning, say) is shown in the
-feedback for the student's own cells and the visible checks, and never costs points. The reference notebook is graded first, the same way, to record what it prints.
+feedback for the student's own cells and the visible checks, and never costs points. The reference
+notebook is graded first, the same way, to record what it prints.
 """
 
 from __future__ import annotations
@@ -238,8 +239,8 @@ def run_cells(nb: nbformat.NotebookNode, workdir: Path, settings: Settings) -> t
     ]
     token = secrets.token_hex(16)
     proc = subprocess.Popen(
-        [*(sandbox_prefix(workdir) if settings.sandbox else []), *runner], cwd=workdir, env=env, text=True, start_new_session=True,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        [*(sandbox_prefix(workdir) if settings.sandbox else []), *runner], cwd=workdir, env=env, text=True,
+        start_new_session=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     proc.stdin.write(token + "\n")
     proc.stdin.close()
@@ -431,6 +432,8 @@ def grade_class(
 ) -> list[dict]:
     """Grade every student folder in `submissions` as Dask jobs; write OUT/gradebook.csv and OUT/feedback/<student>.md.
 
+    Every other entry of `submissions` is listed with its reason in OUT/not_graded.csv and on stdout.
+
     The gradebook is rewritten (atomically) after each student, so an interrupted run keeps what it graded.
     """
     if not submissions.is_dir():
@@ -459,6 +462,8 @@ def grade_class(
     handed_in = {folder.name: {stem: _handed_in(folder / f"{stem}.ipynb") for stem in tasks} for folder in students}
     rows = [{"entry": spreadsheet_safe(name), "reason": reason} for name, reason in skipped.items()]
     atomic.write_csv(out / "not_graded.csv", rows, ["entry", "reason"])
+    for row in rows:  # beside the per-student lines `_grade_all` prints
+        tqdm.write(f"not graded: {row['entry']}: {row['reason']}")
     if settings.sandbox:
         (out / "UNSANDBOXED.md").unlink(missing_ok=True)
     else:
