@@ -26,7 +26,7 @@ from _pytest.compat import legacy_path
 from nbval.plugin import IPyNbFile
 
 from course_lib.metrics import load_metrics
-from course_lib.tools.course_map import NAMES
+from course_lib.tools.course_map import BY_FILENAME
 from course_lib.tools.notebooks import prepare_tiny_copy
 
 ROOT = Path(__file__).resolve().parent
@@ -44,16 +44,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium")
     if not hasattr(config, "workerinput"):  # once, in the main process: xdist workers only read the copies
         for name in _reached_notebooks(config):
-            copy = prepare_tiny_copy(NAMES[name], NOTEBOOKS, NBVAL_COPIES)
+            copy = prepare_tiny_copy(BY_FILENAME[name], NOTEBOOKS, NBVAL_COPIES)
             nb = nbformat.read(copy, as_version=4)
-            wrong_solutions.probe_cells(nb, NAMES[name].stem)
+            wrong_solutions.probe_cells(nb, BY_FILENAME[name].stem)
             nbformat.write(nb, copy)
 
 
 def _reached_notebooks(config: pytest.Config) -> list[str]:
     """The course notebooks this session's paths (arguments or testpaths) lead to; none for `pytest tests/...`."""
     paths = [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
-    return [name for name in NAMES if any(p == NOTEBOOKS / name or p in (NOTEBOOKS / name).parents for p in paths)]
+    return [name for name in BY_FILENAME if any(p == NOTEBOOKS / name or p in (NOTEBOOKS / name).parents for p in paths)]
 
 
 class CourseNotebook(IPyNbFile):
@@ -77,7 +77,7 @@ class KeyFigures(pytest.Item):
     """The figures the notebook's run just wrote: every key figure of the course map, and its checks."""
 
     def runtest(self) -> None:
-        nb = NAMES[self.parent.path.name]
+        nb = BY_FILENAME[self.parent.path.name]
         path = NBVAL_COPIES / "metrics" / f"{nb.stem}.json"
         if not path.is_file():
             pytest.fail(f"{nb.name} wrote no metrics: see its failing cell above")
@@ -92,7 +92,7 @@ class KeyFigures(pytest.Item):
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     opt = parent.config.option
-    if file_path.parent != NOTEBOOKS or file_path.name not in NAMES or opt.nbval or opt.nbval_lax:
+    if file_path.parent != NOTEBOOKS or file_path.name not in BY_FILENAME or opt.nbval or opt.nbval_lax:
         return None
     return CourseNotebook.from_parent(parent, path=file_path)
 

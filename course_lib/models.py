@@ -7,32 +7,65 @@ import numpy as np
 
 from course_lib.lrn import TUTORIAL_PARAMS, LocalResponseNormalization
 
+# The book chapter's initial values (source 001): truncated-normal kernels with these standard
+# deviations, constant biases. Keras' default is Glorot-uniform kernels and zero biases.
+CHAPTER_INIT = {
+    "conv1": (0.05, 0.0), "conv2": (0.05, 0.1), "local3": (0.04, 0.1), "local4": (0.04, 0.1), "logits": (1 / 192, 0.0),
+}  # fmt: skip
+
+
+def _init(layer: str, chapter_init: bool) -> dict:
+    """The initializers of `layer`: the chapter's (CHAPTER_INIT) or Keras' defaults."""
+    if not chapter_init:
+        return {}
+    stddev, bias = CHAPTER_INIT[layer]
+    return {
+        "kernel_initializer": keras.initializers.TruncatedNormal(stddev=stddev),
+        "bias_initializer": keras.initializers.Constant(bias),
+    }
+
 
 def cifar10_lrn_cnn(
-    weight_decay: float = 0.004, input_size: int = 24, num_classes: int = 10, conv_weight_decay: float = 0.0
+    weight_decay: float = 0.004,
+    input_size: int = 24,
+    num_classes: int = 10,
+    conv_weight_decay: float = 0.0,
+    chapter_init: bool = False,
 ) -> keras.Model:
     """The classic TensorFlow CIFAR-10 tutorial network (channels last, logits out).
 
     conv 5x5x64 + ReLU -> max-pool 3x3/2 -> LRN -> conv 5x5x64 + ReLU -> LRN -> max-pool 3x3/2
     -> dense 384 -> dense 192 -> dense 10. The fully connected weights carry the tutorial's
     L2 term, weight_decay * tf.nn.l2_loss(w) = weight_decay / 2 * sum(w**2); the tutorial puts none
-    on the conv kernels, `conv_weight_decay` adds one there the same way.
+    on the conv kernels, `conv_weight_decay` adds one there the same way. `chapter_init` starts
+    from the book chapter's truncated normals and constant biases (CHAPTER_INIT) instead of Keras'
+    Glorot-uniform kernels and zero biases.
     """
     l2 = keras.regularizers.L2(weight_decay / 2)
     conv_l2 = keras.regularizers.L2(conv_weight_decay / 2) if conv_weight_decay else None
+
+    def conv(name: str) -> keras.layers.Layer:
+        init = _init(name, chapter_init)
+        return keras.layers.Conv2D(
+            64, 5, padding="same", activation="relu", kernel_regularizer=conv_l2, name=name, **init
+        )
+
+    def dense(units: int, name: str, **options) -> keras.layers.Layer:
+        return keras.layers.Dense(units, name=name, **_init(name, chapter_init), **options)
+
     return keras.Sequential(
         [
             keras.Input(shape=(input_size, input_size, 3)),
-            keras.layers.Conv2D(64, 5, padding="same", activation="relu", kernel_regularizer=conv_l2, name="conv1"),
+            conv("conv1"),
             keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1"),
             LocalResponseNormalization(**TUTORIAL_PARAMS, name="norm1"),
-            keras.layers.Conv2D(64, 5, padding="same", activation="relu", kernel_regularizer=conv_l2, name="conv2"),
+            conv("conv2"),
             LocalResponseNormalization(**TUTORIAL_PARAMS, name="norm2"),
             keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool2"),
             keras.layers.Flatten(),
-            keras.layers.Dense(384, activation="relu", kernel_regularizer=l2, name="local3"),
-            keras.layers.Dense(192, activation="relu", kernel_regularizer=l2, name="local4"),
-            keras.layers.Dense(num_classes, name="logits"),
+            dense(384, "local3", activation="relu", kernel_regularizer=l2),
+            dense(192, "local4", activation="relu", kernel_regularizer=l2),
+            dense(num_classes, "logits"),
         ],
         name="cifar10_lrn_cnn",
     )

@@ -46,10 +46,10 @@ def run_one(stem: str, setting: str, seed: int | None) -> dict:
     """Execute one notebook on the tiny data under `setting`; return its record."""
     os.environ.update(SETTINGS[setting] | {"COURSE_OFFLINE": "1"})
     os.environ.setdefault("COURSE_DATA_DIR", str(HERE.parent / "build" / "test-data"))
-    from course_lib.tools.course_map import NAMES
+    from course_lib.tools.course_map import BY_FILENAME
     from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS, execute, run_parameters
 
-    nb = NAMES[f"{stem}.ipynb"]
+    nb = BY_FILENAME[f"{stem}.ipynb"]
     with tempfile.TemporaryDirectory(prefix="spread-") as tmp:
         metrics = Path(tmp) / "metrics.json"
         parameters = run_parameters(nb, CHECKOUT_NOTEBOOKS / nb.name, "tiny", metrics)

@@ -187,6 +187,8 @@ def cifar10_lrn_cnn(m: dict) -> None:
     rates, views = m["peak_lr_validation_accuracy"], m["view_validation_accuracy"]
     assert m["long_peak_lr"] == float(max(rates, key=rates.get)), "the peak rate is the best on validation"
     assert m["long_views"] == max(views, key=views.get), "the test views are the best on validation"
+    weights = {"last": m["long_last_weights_val_accuracy"], "averaged": m["long_averaged_val_accuracy"]}
+    assert m["long_weights"] == max(weights, key=weights.get), "the weights kept are the better on validation"
 
 
 def l2_regularization(m: dict) -> None:

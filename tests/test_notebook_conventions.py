@@ -12,11 +12,11 @@ import wrong_solutions  # a helper beside this file (pytest puts tests/ on the p
 from course_lib.tools.course_map import NOTEBOOKS
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS, check_parameters, notebook_parameters, run_parameters
 
-NAMES = [nb.name for nb in NOTEBOOKS]
+FILENAMES = [nb.name for nb in NOTEBOOKS]
 ASSIGNMENT = re.compile(r"^\w+\s*(:[^=]+)?=")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FILENAMES)
 def test_parameters_cell_is_single_and_fully_declared(name):
     nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
@@ -27,7 +27,7 @@ def test_parameters_cell_is_single_and_fully_declared(name):
     assert all(p["inferred_type_name"] != "None" for p in declared.values()), "annotate every parameter's type"
 
 
-@pytest.mark.parametrize("nb", NOTEBOOKS, ids=NAMES)
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=FILENAMES)
 def test_tiny_parameters_exist_in_the_notebook(nb, tmp_path):
     run_parameters(
         nb, CHECKOUT_NOTEBOOKS / nb.name, "tiny", tmp_path / "m.json"
@@ -45,10 +45,10 @@ def test_browser_parameters_exist_and_only_shorten_the_tiny_run(nb, tmp_path):
 
 def test_misspelt_parameter_is_refused():
     with pytest.raises(ValueError, match="has no parameter"):
-        check_parameters(CHECKOUT_NOTEBOOKS / NAMES[1], {"epocs": 3})
+        check_parameters(CHECKOUT_NOTEBOOKS / FILENAMES[1], {"epocs": 3})
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FILENAMES)
 def test_committed_with_outputs_and_no_volatile_metadata(name):
     nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -58,7 +58,7 @@ def test_committed_with_outputs_and_no_volatile_metadata(name):
     assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FILENAMES)
 def test_exercise_solutions_are_followed_by_a_checked_cell(name):
     nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -78,7 +78,7 @@ def test_a_misspelt_tiny_parameter_in_the_course_map_is_refused_naming_the_decla
 EXEMPT_FROM_EXERCISES = {"00_environment_check.ipynb": "it checks the set-up; there is nothing to practise yet"}
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FILENAMES)
 def test_every_lesson_has_at_least_two_graded_exercises(name):
     if name in EXEMPT_FROM_EXERCISES:
         pytest.skip(f"exempt: {EXEMPT_FROM_EXERCISES[name]}")
@@ -87,7 +87,7 @@ def test_every_lesson_has_at_least_two_graded_exercises(name):
     assert len(solutions) >= 2, "CONTRIBUTING: every notebook has at least two graded exercises"
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FILENAMES)
 def test_every_exercise_has_wrong_solutions_that_the_suite_probes(name):
     """Each exercise's check is shown to fail on plausible wrong answers (`tests/wrong_solutions.py`)."""
     nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
@@ -101,7 +101,7 @@ def test_every_exercise_has_wrong_solutions_that_the_suite_probes(name):
 HEADER_LABELS = ("**You will learn**", "**Assumes**", "**Run time**", "**Quick run**")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FILENAMES)
 def test_the_first_cell_is_a_header_with_the_four_labels(name):
     first = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4).cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# ")
@@ -117,7 +117,7 @@ def test_the_first_cell_is_a_header_with_the_four_labels(name):
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FILENAMES)
 def test_committed_outputs_have_no_stderr_warnings_or_terminal_codes(name):
     nb = nbformat.read(CHECKOUT_NOTEBOOKS / name, as_version=4)
     for cell in (c for c in nb.cells if c.cell_type == "code"):

@@ -10,10 +10,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from course_lib.tools import cli, runner
-from course_lib.tools.course_map import Figure, Notebook
+from course_lib.tools.course_map import KeyFigure, Notebook
 
-GOOD = Notebook("00_good.ipynb", "writes a figure", figures=(Figure("answer", "the answer", "42"),))
-BAD = Notebook("01_bad.ipynb", "raises half way", figures=(Figure("answer", "the answer"),))
+GOOD = Notebook("00_good.ipynb", "writes a figure", figures=(KeyFigure("answer", "the answer", "42"),))
+BAD = Notebook("01_bad.ipynb", "raises half way", figures=(KeyFigure("answer", "the answer"),))
 
 
 def _notebook(path, body: str) -> None:
@@ -121,9 +121,9 @@ def test_results_table_puts_measured_beside_published():
         "07_demo.ipynb",
         "a demo",
         figures=(
-            Figure("acc", "test accuracy", "73% (paper)"),
-            Figure("secs", "training time, s"),
-            Figure("gone", "x"),
+            KeyFigure("acc", "test accuracy", "73% (paper)"),
+            KeyFigure("secs", "training time, s"),
+            KeyFigure("gone", "x"),
         ),
     )
     table = runner.results_table([(nb, "ok, 30 s", {"acc": 0.9220, "secs": 28.3})], "real")

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from tqdm.auto import tqdm
 
 from course_lib import atomic, data
 from course_lib.tools import assignments, bench, grading, notebooks, runner, sweep
@@ -34,13 +35,22 @@ def _notebooks_option(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     try:
         folder = notebooks.notebooks_dir(args.notebooks)
-        failed = runner.run(
-            folder, args.out, args.tiny, args.data_dir, args.accept_mirror, args.only, args.workers, args.scheduler
+        course = runner.CourseRun(
+            notebooks_dir=folder, out=args.out, tiny=args.tiny, data_dir=args.data_dir, accept_mirror=args.accept_mirror
         )
+        entries = runner.selected(args.only)
+        print(runner.plan(entries, folder, args.tiny), flush=True)
+        outcome = runner.run_course(course, entries, workers=args.workers, scheduler=args.scheduler, report=_status)
     except (data.DataError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return 1 if failed else 0
+    print(outcome.table)
+    return 1 if outcome.failed else 0
+
+
+def _status(line: str) -> None:
+    """A status line printed above any progress bar on screen."""
+    tqdm.write(line, file=sys.stdout)
 
 
 def _prepare_nbval(args: argparse.Namespace) -> int:

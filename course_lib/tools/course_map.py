@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
-class Figure:
+class KeyFigure:
     """A key figure: its key in the notebook's metrics JSON, a label, and what the source tutorial published."""
 
     key: str
@@ -27,7 +27,7 @@ class Notebook:
     title: str
     datasets: tuple[str, ...] = ()
     tiny_parameters: dict = field(default_factory=dict)
-    figures: tuple[Figure, ...] = ()
+    figures: tuple[KeyFigure, ...] = ()
     browser_parameters: dict = field(default_factory=dict)
 
     @property
@@ -39,7 +39,7 @@ NOTEBOOKS = (
     Notebook(
         "00_environment_check.ipynb",
         "Environment check: versions, hardware, where the data is",
-        figures=(Figure("tensorflow", "TensorFlow version"), Figure("onednn", "oneDNN kernels")),
+        figures=(KeyFigure("tensorflow", "TensorFlow version"), KeyFigure("onednn", "oneDNN kernels")),
     ),
     Notebook(
         "01_mnist_softmax_regression.ipynb",
@@ -47,16 +47,16 @@ NOTEBOOKS = (
         datasets=("mnist-idx",),
         tiny_parameters={"epochs": 40, "keras_epochs": 40, "validation_size": 200},
         figures=(
-            Figure("test_accuracy", "test accuracy (GradientTape)", "— (the source prints no final figure)"),
-            Figure("train_seconds", "training time (GradientTape), s"),
-            Figure("keras_test_accuracy", "test accuracy (Keras)"),
-            Figure("keras_train_seconds", "training time (Keras), s"),
+            KeyFigure("test_accuracy", "test accuracy (GradientTape)", "— (the source prints no final figure)"),
+            KeyFigure("train_seconds", "training time (GradientTape), s"),
+            KeyFigure("keras_test_accuracy", "test accuracy (Keras)"),
+            KeyFigure("keras_train_seconds", "training time (Keras), s"),
         ),
     ),
     Notebook(
         "02_softmax_cross_entropy.ipynb",
         "Theory: softmax and cross-entropy",
-        figures=(Figure("max_gradient_error", "largest gap, analytic vs autodiff gradient"),),
+        figures=(KeyFigure("max_gradient_error", "largest gap, analytic vs autodiff gradient"),),
     ),
     Notebook(
         "03_mnist_cnn.ipynb",
@@ -64,10 +64,10 @@ NOTEBOOKS = (
         datasets=("mnist-npz",),
         tiny_parameters={"validation_size": 200, "optimizer_seeds": 2, "mlp_epochs": 6, "cnn_epochs": 6},
         figures=(
-            Figure("mlp_test_accuracy", "hidden-layer network: test accuracy"),
-            Figure("test_accuracy", "convnet: test accuracy"),
-            Figure("cnn_train_minutes", "convnet: training minutes"),
-            Figure("cnn_epochs_run", "convnet: epochs (early stopping)"),
+            KeyFigure("mlp_test_accuracy", "hidden-layer network: test accuracy"),
+            KeyFigure("test_accuracy", "convnet: test accuracy"),
+            KeyFigure("cnn_train_minutes", "convnet: training minutes"),
+            KeyFigure("cnn_epochs_run", "convnet: epochs (early stopping)"),
         ),
     ),
     Notebook(
@@ -85,21 +85,24 @@ NOTEBOOKS = (
         },
         browser_parameters={"short_steps": 30, "sweep_steps": 20, "long_steps": 40, "eval_every": 20},
         figures=(
-            Figure(
-                "short_test_accuracy", "Adam 1e-3, 3,000 steps: test accuracy", "73% (book chapter, official files)"
+            KeyFigure(
+                "short_test_accuracy",
+                "run 1 (the chapter's recipe): test accuracy",
+                "73% (book chapter, official files)",
             ),
-            Figure("short_train_minutes", "Adam 1e-3, 3,000 steps: training minutes"),
-            Figure("long_peak_lr", "annealed SGD: peak rate chosen on validation"),
-            Figure("long_averaged_val_accuracy", "annealed SGD + weight averaging: validation accuracy"),
-            Figure("long_last_weights_val_accuracy", "… with the last weights instead of the average"),
-            Figure("long_views", "test-time views chosen on validation"),
-            Figure(
+            KeyFigure("short_train_minutes", "run 1: training minutes"),
+            KeyFigure("long_peak_lr", "run 2 (annealed SGD): peak rate chosen on validation"),
+            KeyFigure("long_last_weights_val_accuracy", "run 2, last weights: validation accuracy"),
+            KeyFigure("long_averaged_val_accuracy", "run 2, averaged weights: validation accuracy"),
+            KeyFigure("long_weights", "run 2: weights kept (chosen on validation)"),
+            KeyFigure("long_views", "test-time views chosen on validation"),
+            KeyFigure(
                 "long_test_accuracy",
                 "annealed SGD + weight averaging, chosen views: test accuracy",
                 "≈ 86% after 100k steps with decay (book chapter)",
             ),
-            Figure("long_steps", "annealed SGD: steps", "100,000 (book chapter)"),
-            Figure("long_train_minutes", "annealed SGD: training minutes"),
+            KeyFigure("long_steps", "annealed SGD: steps", "100,000 (book chapter)"),
+            KeyFigure("long_train_minutes", "annealed SGD: training minutes"),
         ),
     ),
     Notebook(
@@ -108,17 +111,17 @@ NOTEBOOKS = (
         datasets=("mnist-npz",),
         tiny_parameters={"train_examples": 500, "epochs": 30},
         figures=(
-            Figure("plain_gap", "train−test gap, no regularization"),
-            Figure("l2_gap", "train−test gap, with L2"),
-            Figure("l1_zero_share", "share of weights ≈ 0 with L1"),
-            Figure("l2_zero_share", "share of weights ≈ 0 with L2"),
+            KeyFigure("plain_gap", "train−test gap, no regularization"),
+            KeyFigure("l2_gap", "train−test gap, with L2"),
+            KeyFigure("l1_zero_share", "share of weights ≈ 0 with L1"),
+            KeyFigure("l2_zero_share", "share of weights ≈ 0 with L2"),
         ),
     ),
     Notebook(
         "06_local_response_normalization.ipynb",
         "Theory: local response normalization",
         tiny_parameters={"timing_steps": 3, "repeats": 1},
-        figures=(Figure("lrn_share_of_step", "LRN’s share of a training step"),),
+        figures=(KeyFigure("lrn_share_of_step", "LRN’s share of a training step"),),
     ),
     Notebook(
         "07_cifar10_batchnorm_cnn.ipynb",
@@ -135,14 +138,14 @@ NOTEBOOKS = (
         },
         browser_parameters={"published_epochs": 2, "improved_epochs": 2, "ablation_epochs": 1},
         figures=(
-            Figure("published_non_trainable", "published model: non-trainable parameters", "512"),
-            Figure("published_test_accuracy", "published model, 10 epochs: test accuracy", "73.67% (official files)"),
-            Figure("published_train_minutes", "published model: training minutes", "≈ 18 (110 s/epoch, TF 2.4 CPU)"),
-            Figure("improved_peak_lr", "modern recipe: peak rate chosen on validation"),
-            Figure("improved_flip_tta", "modern recipe: flip at test time, chosen on validation"),
-            Figure("improved_test_accuracy", "modern recipe: test accuracy"),
-            Figure("improved_epochs", "modern recipe: epochs"),
-            Figure("improved_train_minutes", "modern recipe: training minutes"),
+            KeyFigure("published_non_trainable", "published model: non-trainable parameters", "512"),
+            KeyFigure("published_test_accuracy", "published model, 10 epochs: test accuracy", "73.67% (official files)"),
+            KeyFigure("published_train_minutes", "published model: training minutes", "≈ 18 (110 s/epoch, TF 2.4 CPU)"),
+            KeyFigure("improved_peak_lr", "modern recipe: peak rate chosen on validation"),
+            KeyFigure("improved_flip_tta", "modern recipe: flip at test time, chosen on validation"),
+            KeyFigure("improved_test_accuracy", "modern recipe: test accuracy"),
+            KeyFigure("improved_epochs", "modern recipe: epochs"),
+            KeyFigure("improved_train_minutes", "modern recipe: training minutes"),
         ),
     ),
     Notebook(
@@ -152,13 +155,13 @@ NOTEBOOKS = (
         tiny_parameters={"train_examples": 400, "validation_size": 100, "epochs": 3, "learning_rates": [0.05, 0.8]},
         browser_parameters={"epochs": 1},
         figures=(
-            Figure("max_train_mode_error", "NumPy vs Keras, training mode: largest gap"),
-            Figure("max_inference_mode_error", "NumPy vs Keras, inference mode: largest gap"),
-            Figure("best_without_bn", "small CNN, best rate: validation accuracy without BN"),
-            Figure("best_with_bn", "small CNN, best rate: validation accuracy with BN"),
-            Figure("batch_4_accuracy", "BN with batches of 4: validation accuracy"),
-            Figure("batch_64_accuracy", "BN with batches of 64: validation accuracy"),
-            Figure("batch_statistics_1_accuracy", "… same network, normalized with batches of 1: validation accuracy"),
+            KeyFigure("max_train_mode_error", "NumPy vs Keras, training mode: largest gap"),
+            KeyFigure("max_inference_mode_error", "NumPy vs Keras, inference mode: largest gap"),
+            KeyFigure("best_without_bn", "small CNN, best rate: validation accuracy without BN"),
+            KeyFigure("best_with_bn", "small CNN, best rate: validation accuracy with BN"),
+            KeyFigure("batch_4_accuracy", "BN with batches of 4: validation accuracy"),
+            KeyFigure("batch_64_accuracy", "BN with batches of 64: validation accuracy"),
+            KeyFigure("batch_statistics_1_accuracy", "… same network, normalized with batches of 1: validation accuracy"),
         ),
     ),
     Notebook(
@@ -167,10 +170,10 @@ NOTEBOOKS = (
         datasets=("cifar10-python",),
         tiny_parameters={"epochs": 8, "speed_images": 200},
         figures=(
-            Figure("images", "training images found"),
-            Figure("skipped", "files skipped"),
-            Figure("test_accuracy", "test accuracy, small CNN", "— (the source does not run)"),
-            Figure("train_seconds", "training time, s"),
+            KeyFigure("images", "training images found"),
+            KeyFigure("skipped", "files skipped"),
+            KeyFigure("test_accuracy", "test accuracy, small CNN", "— (the source does not run)"),
+            KeyFigure("train_seconds", "training time, s"),
         ),
     ),
     Notebook(
@@ -187,14 +190,14 @@ NOTEBOOKS = (
         },
         browser_parameters={"epochs": 2, "ablation_epochs": 1},
         figures=(
-            Figure("epochs", "epochs (fixed)", "9.9"),
-            Figure("test_accuracy", "test accuracy, one view"),
-            Figure(
+            KeyFigure("epochs", "epochs (fixed)", "9.9"),
+            KeyFigure("test_accuracy", "test accuracy, one view"),
+            KeyFigure(
                 "tta_test_accuracy", "test accuracy, test-time views chosen on validation", "94.01% (official files)"
             ),
-            Figure("train_minutes", "training minutes", "3.83 s (A100)"),
+            KeyFigure("train_minutes", "training minutes", "3.83 s (A100)"),
         ),
     ),
 )
 
-NAMES = {nb.name: nb for nb in NOTEBOOKS}
+BY_FILENAME = {nb.name: nb for nb in NOTEBOOKS}

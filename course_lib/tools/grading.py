@@ -42,7 +42,7 @@ from course_lib import atomic
 from course_lib.data import tiny
 from course_lib.tools import assignments, jobs
 from course_lib.tools.assignments import Assignment
-from course_lib.tools.course_map import NAMES
+from course_lib.tools.course_map import BY_FILENAME
 from course_lib.tools.notebooks import run_parameters
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -164,7 +164,7 @@ def _tag(cell: nbformat.NotebookNode, exercise: str, role: str, key: str) -> Non
 
 def parameterized(nb: nbformat.NotebookNode, stem: str, workdir: Path) -> tuple[nbformat.NotebookNode, list[str]]:
     """`nb` with the course's tiny-data parameters injected; notes if its parameters cell was tampered with."""
-    course_nb = NAMES.get(f"{stem}.ipynb")
+    course_nb = BY_FILENAME.get(f"{stem}.ipynb")
     path = workdir / "declared.ipynb"
     nbformat.write(nb, path)
     try:

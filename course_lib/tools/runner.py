@@ -13,13 +13,14 @@ import platform
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from tqdm import tqdm
 
-from course_lib import data
+from course_lib import atomic, data
 from course_lib.metrics import load_metrics, save_metrics
 from course_lib.tools.course_map import NOTEBOOKS, Notebook
 from course_lib.tools.jobs import NotebookJob, run_jobs
@@ -28,9 +29,37 @@ from course_lib.tools.notebooks import execute, run_parameters
 REFERENCE_STATUS = Path("results") / "metrics" / "status.json"
 
 
-def preflight(notebooks: tuple[Notebook, ...], data_dir: str, accept_mirror: bool) -> None:
+@dataclass(frozen=True, kw_only=True)
+class CourseRun:
+    """What a course run reads and writes: the notebooks' folder, the output folder and the data."""
+
+    notebooks_dir: Path
+    out: Path
+    tiny: bool = False
+    data_dir: str = ""
+    accept_mirror: bool = False
+
+    @property
+    def source(self) -> str:
+        return "tiny" if self.tiny else "real"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a course run ended: how many notebooks failed, and the results table (markdown)."""
+
+    failed: int
+    table: str
+
+
+def selected(only: str = "") -> tuple[Notebook, ...]:
+    """The course notebooks whose file name contains `only`, in course order."""
+    return tuple(entry for entry in NOTEBOOKS if only in entry.name)
+
+
+def preflight(entries: tuple[Notebook, ...], data_dir: str, accept_mirror: bool) -> None:
     """Make sure every real dataset the notebooks need is available (downloading it if possible)."""
-    for name in dict.fromkeys(d for nb in notebooks for d in nb.datasets):
+    for name in dict.fromkeys(d for entry in entries for d in entry.datasets):
         data.dataset_path(name, "real", data_dir or None, accept_mirror or None)
 
 
@@ -43,57 +72,57 @@ def reference_seconds(notebooks_dir: Path) -> dict[str, float]:
     return {stem: float(m[1]) for stem, m in found.items() if m}
 
 
-def plan(notebooks: tuple[Notebook, ...], notebooks_dir: Path, tiny: bool) -> str:
+def plan(entries: tuple[Notebook, ...], notebooks_dir: Path, tiny: bool) -> str:
     """What the run will do: each notebook with its minutes in the reference run (real data)."""
     seconds = reference_seconds(notebooks_dir)
-    count = f"{len(notebooks)} notebook{'s' * (len(notebooks) != 1)}"
+    count = f"{len(entries)} notebook{'s' * (len(entries) != 1)}"
     lines = [f"Plan: {count} from {notebooks_dir}, on the {'tiny' if tiny else 'real'} data."]
-    for nb in notebooks:
-        known = f"{seconds[nb.stem] / 60:5.1f} min" if nb.stem in seconds else "    ? min"
-        lines.append(f"  {known}  {nb.name}")
-    if not tiny and any(nb.stem in seconds for nb in notebooks):
-        total = sum(seconds.get(nb.stem, 0) for nb in notebooks) / 60
+    for entry in entries:
+        known = f"{seconds[entry.stem] / 60:5.1f} min" if entry.stem in seconds else "    ? min"
+        lines.append(f"  {known}  {entry.name}")
+    if not tiny and any(entry.stem in seconds for entry in entries):
+        total = sum(seconds.get(entry.stem, 0) for entry in entries) / 60
         lines.append(f"  about {total:.0f} min in all on the reference machine (results/results.md says which)")
     elif tiny:
         lines.append("  (minutes above are for the real data; the tiny data takes a few minutes in all)")
     return "\n".join(lines)
 
 
-def run(
-    notebooks_dir: Path, out: Path, tiny: bool, data_dir: str = "", accept_mirror: bool = False, only: str = "",
-    workers: int = 1, scheduler: str | None = None,
-) -> int:  # fmt: skip
-    """Execute the notebooks in course order; return the number that failed.
+def run_course(
+    course: CourseRun,
+    entries: tuple[Notebook, ...],
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    report: Callable[[str], None] = tqdm.write,
+) -> Outcome:
+    """Execute `entries` in course order; write OUT/results.md and return the outcome.
 
     With `workers` > 1 or a `scheduler` address they run as Dask jobs, several at once (see
-    `jobs`); the table stays in course order. The results table covers every notebook with
-    metrics in `out`: a run with `only` keeps the figures (and run status) of notebooks executed
-    earlier into the same folder.
+    `jobs`); the table stays in course order. `report` gets a status line as each notebook ends.
+    The results table covers every notebook with metrics in OUT: a run of a few notebooks keeps
+    the figures (and run status) of notebooks executed earlier into the same folder.
     """
-    notebooks = tuple(nb for nb in NOTEBOOKS if only in nb.name)
-    source = "tiny" if tiny else "real"
-    print(plan(notebooks, notebooks_dir, tiny), flush=True)
-    if not tiny:
-        preflight(notebooks, data_dir, accept_mirror)
-    status_file = out / "metrics" / "status.json"
+    if not course.tiny:
+        preflight(entries, course.data_dir, course.accept_mirror)
+    status_file = course.out / "metrics" / "status.json"
     statuses = load_metrics(status_file) if status_file.exists() else {}
-    settings = (notebooks_dir, out, source, data_dir, accept_mirror)
     if workers > 1 or scheduler:
-        finished = _run_on_dask(notebooks, settings, workers, scheduler)
+        finished = _run_on_dask(course, entries, workers, scheduler)
     else:
-        finished = _run_in_order(notebooks, settings)
+        finished = _run_in_order(course, entries)
     failed = 0
     for stem, status in finished:
+        report(f"{stem}.ipynb: {status}")
         statuses[stem] = status
         failed += status.startswith("FAILED")
         save_metrics(status_file, statuses)
     rows = [
-        (nb, statuses[nb.stem], _figures(out, nb.stem, statuses[nb.stem])) for nb in NOTEBOOKS if nb.stem in statuses
+        (e, statuses[e.stem], _figures(course.out, e.stem, statuses[e.stem])) for e in NOTEBOOKS if e.stem in statuses
     ]
-    table = results_table(rows, source)
-    (out / "results.md").write_text(table)
-    print(table)
-    return failed
+    table = results_table(rows, course.source)
+    atomic.write_text(course.out / "results.md", table)
+    return Outcome(failed, table)
 
 
 def _figures(out: Path, stem: str, status: str) -> dict:
@@ -102,43 +131,41 @@ def _figures(out: Path, stem: str, status: str) -> dict:
     return load_metrics(path) if status.startswith("ok") and path.exists() else {}
 
 
-def _run_in_order(notebooks: tuple[Notebook, ...], settings: tuple) -> Iterator[tuple[str, str]]:
+def _run_in_order(course: CourseRun, entries: tuple[Notebook, ...]) -> Iterator[tuple[str, str]]:
     """One notebook after another in this process, a progress bar over all their cells."""
-    notebooks_dir = settings[0]
-    cells = {nb.stem: _code_cells(notebooks_dir / nb.name) for nb in notebooks}
+    cells = {entry.stem: _code_cells(course.notebooks_dir / entry.name) for entry in entries}
     done = 0
     with tqdm(total=sum(cells.values()), unit="cell", desc="course", file=sys.stdout) as bar:
-        for nb in notebooks:
-            bar.set_postfix_str(nb.stem)
-            status = _run_one(nb, *settings, lambda **_: bar.update())
-            done += cells[nb.stem]
+        for entry in entries:
+            bar.set_postfix_str(entry.stem)
+            status = _run_one(course, entry, lambda **_: bar.update())
+            done += cells[entry.stem]
             bar.update(done - bar.n)  # a failed notebook's unrun cells count as passed over
-            tqdm.write(f"{nb.name}: {status}", file=sys.stdout)
-            yield nb.stem, status
+            yield entry.stem, status
 
 
 def _run_on_dask(
-    notebooks: tuple[Notebook, ...], settings: tuple, workers: int, scheduler: str | None
+    course: CourseRun, entries: tuple[Notebook, ...], workers: int, scheduler: str | None
 ) -> Iterator[tuple[str, str]]:
     """The notebooks as Dask jobs; executed notebooks and metrics come back to OUT as each finishes."""
-    notebooks_dir, out, source, data_dir, accept_mirror = settings
     jobs = [
         NotebookJob(
-            nb.stem,
-            (notebooks_dir / nb.name).read_text(),
-            run_parameters(nb, notebooks_dir / nb.name, source, Path("metrics.json"), data_dir, accept_mirror),
+            entry.stem, (course.notebooks_dir / entry.name).read_text(), _parameters(course, entry, "metrics.json")
         )
-        for nb in notebooks
+        for entry in entries
     ]
     for result in run_jobs(jobs, workers, scheduler, desc="course"):
-        result.save_notebook(out / "notebooks")
+        result.save_notebook(course.out / "notebooks")
         if result.ok and result.metrics:
-            save_metrics(out / "metrics" / f"{result.key}.json", result.metrics)
+            save_metrics(course.out / "metrics" / f"{result.key}.json", result.metrics)
         elif result.ok:  # as in `_run_one`: a run that wrote no figures leaves none behind
-            (out / "metrics" / f"{result.key}.json").unlink(missing_ok=True)
-        status = f"ok, {result.seconds:.0f} s" if result.ok else result.status
-        tqdm.write(f"{result.key}.ipynb: {status}", file=sys.stdout)
-        yield result.key, status
+            (course.out / "metrics" / f"{result.key}.json").unlink(missing_ok=True)
+        yield result.key, f"ok, {result.seconds:.0f} s" if result.ok else result.status
+
+
+def _parameters(course: CourseRun, entry: Notebook, metrics_path: str) -> dict:
+    path = course.notebooks_dir / entry.name
+    return run_parameters(entry, path, course.source, Path(metrics_path), course.data_dir, course.accept_mirror)
 
 
 def _code_cells(path: Path) -> int:
@@ -146,20 +173,21 @@ def _code_cells(path: Path) -> int:
     return 1 + sum(c.cell_type == "code" for c in nbformat.read(path, as_version=4).cells)
 
 
-def _run_one(nb: Notebook, notebooks_dir: Path, out: Path, source: str, data_dir: str, accept_mirror: bool, on_cell):
+def _run_one(course: CourseRun, entry: Notebook, on_cell: Callable) -> str:
     """Execute one notebook; return its status line ('ok, N s' or 'FAILED: ...')."""
-    metrics_path = out / "metrics" / f"{nb.stem}.json"
-    partial = metrics_path.with_name(f"{nb.stem}.json.partial")  # replaces the old figures only on success
-    parameters = run_parameters(nb, notebooks_dir / nb.name, source, partial.resolve(), data_dir, accept_mirror)
+    metrics_path = course.out / "metrics" / f"{entry.stem}.json"
+    partial = metrics_path.with_name(f"{entry.stem}.json.partial")  # replaces the old figures only on success
+    parameters = _parameters(course, entry, str(partial.resolve()))
+    output = course.out / "notebooks" / entry.name
     start = time.perf_counter()
     try:
-        execute(notebooks_dir / nb.name, out / "notebooks" / nb.name, parameters, on_cell=on_cell)
+        execute(course.notebooks_dir / entry.name, output, parameters, on_cell=on_cell)
         if partial.exists():
             partial.replace(metrics_path)
         else:  # a run that wrote no figures: none are shown for it (an older file would be stale)
             metrics_path.unlink(missing_ok=True)
     except Exception as e:  # noqa: BLE001 (papermill raises PapermillExecutionError; keep going)
-        tqdm.write(f"!! {nb.name} failed; partial output kept in {out / 'notebooks' / nb.name}\n{e}", file=sys.stderr)
+        tqdm.write(f"!! {entry.name} failed; partial output kept in {output}\n{e}", file=sys.stderr)
         return f"FAILED: {type(e).__name__}"
     finally:
         partial.unlink(missing_ok=True)
@@ -176,10 +204,10 @@ def results_table(rows: list[tuple[Notebook, str, dict]], source: str) -> str:
         "| notebook | status | figure | measured | published |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for nb, status, metrics in rows:
-        for fig in nb.figures:
+    for entry, status, metrics in rows:
+        for fig in entry.figures:
             value = metrics.get(fig.key, "—")
-            lines.append(f"| {nb.stem} | {status} | {fig.label} | {_fmt(fig.key, value)} | {fig.published} |")
+            lines.append(f"| {entry.stem} | {status} | {fig.label} | {_fmt(fig.key, value)} | {fig.published} |")
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from course_lib import atomic
-from course_lib.tools.course_map import NAMES, Notebook
+from course_lib.tools.course_map import BY_FILENAME, Notebook
 from course_lib.tools.jobs import NotebookJob, run_jobs
 from course_lib.tools.notebooks import notebook_parameters, run_parameters
 
@@ -68,7 +68,7 @@ def sweep(
     if not path.is_file():
         raise FileNotFoundError(f"no notebook {path}")
     grid = typed_grid(path, options)
-    course_nb = NAMES.get(path.name, Notebook(path.name, path.stem))  # a course notebook brings its tiny settings
+    course_nb = BY_FILENAME.get(path.name, Notebook(path.name, path.stem))  # a course notebook brings its tiny settings
     base = run_parameters(course_nb, path, "tiny" if tiny else "real", Path("metrics.json"), data_dir)
     previous = {row["run"]: row for row in _read_rows(out / "sweep.csv")}
     runs = {run_key(p): p for p in combinations(grid)}

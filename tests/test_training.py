@@ -1,0 +1,59 @@
+"""course_lib.training: the epoch log, the timed fit and the weight average."""
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import training
+
+
+def _fit_with_average(steps: int, decay: float) -> tuple[list[np.ndarray], training.WeightAverage, keras.Model]:
+    """One weight, plain SGD on a fixed batch; returns the weight after every step (initial first)."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    seen = [model.get_weights()[0].copy()]
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda *_, **__: seen.append(model.get_weights()[0].copy()))
+    average = training.WeightAverage(decay)
+    x, y = np.ones((4, 1), "float32"), np.full((4, 1), 3.0, "float32")
+    model.fit(x, y, batch_size=4, epochs=steps, callbacks=[average, record], verbose=0, shuffle=False)
+    return seen, average, model
+
+
+def test_weight_average_follows_tf1s_warmed_up_decay():
+    steps, decay = 30, 0.9
+    seen, average, _ = _fit_with_average(steps, decay)
+    expected = seen[0]
+    for t in range(1, steps + 1):
+        d = min(decay, (1 + t) / (10 + t))
+        expected = d * expected + (1 - d) * seen[t]
+    np.testing.assert_allclose(average.average[0].numpy(), expected, rtol=1e-5)
+    assert float(average.steps.numpy()) == steps
+
+
+def test_the_warm_up_keeps_little_of_the_initial_weights():
+    seen, average, _ = _fit_with_average(50, 0.999)
+    constant = seen[0]
+    for t in range(1, 51):
+        constant = 0.999 * constant + 0.001 * seen[t]
+    # without the warm-up the average would sit next to the initial weight 1.0
+    assert abs(float(constant[0, 0]) - 1.0) < 0.1
+    assert abs(float(average.average[0].numpy()[0, 0]) - float(seen[-1][0, 0])) < abs(float(constant[0, 0]) - float(seen[-1][0, 0])) / 3
+
+
+def test_swap_exchanges_and_swaps_back():
+    seen, average, model = _fit_with_average(10, 0.9)
+    last, averaged = model.get_weights()[0].copy(), average.average[0].numpy().copy()
+    assert not np.allclose(last, averaged)
+    average.swap()
+    np.testing.assert_array_equal(model.get_weights()[0], averaged)
+    average.swap()
+    np.testing.assert_array_equal(model.get_weights()[0], last)
+    np.testing.assert_array_equal(last, seen[-1])
+
+
+@pytest.mark.parametrize("decay", [-0.1, 1.0])
+def test_weight_average_refuses_a_decay_outside_0_1(decay):
+    with pytest.raises(ValueError, match="decay"):
+        training.WeightAverage(decay)
+
+
