@@ -53,7 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def _reached_notebooks(config: pytest.Config) -> list[str]:
     """The course notebooks this session's paths (arguments or testpaths) lead to; none for `pytest tests/...`."""
     paths = [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
-    return [name for name in BY_FILENAME if any(p == NOTEBOOKS / name or p in (NOTEBOOKS / name).parents for p in paths)]
+    return [
+        name for name in BY_FILENAME if any(p == NOTEBOOKS / name or p in (NOTEBOOKS / name).parents for p in paths)
+    ]
 
 
 class CourseNotebook(IPyNbFile):

@@ -58,12 +58,16 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[dict]:
     shutil.copytree(CHECKOUT_NOTEBOOKS, notebooks)
     make_class(tmp / "class", args.students)
     seeds = [str(s) for s in range(args.sweep_runs)]
-    course = sum(args.only in nb.name for nb in runner.NOTEBOOKS)
+    course = len(runner.selected(args.only))
     jobs = {
         f"grade {args.students} submissions of 02": (
             args.students,
             lambda w: grading.grade_class(
-                tmp / "class", tmp / f"grades{w}", notebooks, grading.Settings(sandbox=grading.sandbox_available()), w
+                tmp / "class",
+                tmp / f"grades{w}",
+                notebooks,
+                grading.GradeOptions(sandbox=grading.sandbox_available()),
+                workers=w,
             ),
         ),
         f"sweep of 01 on the tiny data, {args.sweep_runs} seeds": (
@@ -72,7 +76,11 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[dict]:
         ),
         f"course run --tiny --only '{args.only}'": (
             course,
-            lambda w: runner.run(notebooks, tmp / f"run{w}", True, only=args.only, workers=w),
+            lambda w: runner.run_course(
+                runner.CourseRun(notebooks_dir=notebooks, out=tmp / f"run{w}", tiny=True),
+                runner.selected(args.only),
+                workers=w,
+            ),
         ),
     }
     rows = []

@@ -98,11 +98,6 @@ def distort_batch(images: tf.Tensor, colour: bool = True) -> tf.Tensor:
     return tf.image.per_image_standardization(images)
 
 
-def center(image: tf.Tensor) -> tf.Tensor:
-    """Test-time preprocessing: central 24x24 crop and per-image standardization."""
-    return view(image)
-
-
 # (top, left) of the centre crop and the four corner crops of a 32x32 image: AlexNet's test views
 CROP_OFFSETS = ((4, 4), (0, 0), (0, 8), (8, 0), (8, 8))
 

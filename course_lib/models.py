@@ -7,6 +7,57 @@ import numpy as np
 
 from course_lib.lrn import TUTORIAL_PARAMS, LocalResponseNormalization
 
+
+def softmax_regression(num_inputs: int = 784, num_classes: int = 10) -> keras.Model:
+    """Notebook 01's model: logits x @ W + b from one dense layer, W and b starting at zero."""
+    return keras.Sequential(
+        [keras.Input(shape=(num_inputs,)), keras.layers.Dense(num_classes, kernel_initializer="zeros")],
+        name="softmax_regression",
+    )
+
+
+def mnist_mlp() -> keras.Model:
+    """Notebook 03's network with one hidden layer: 28x28 pixels -> 128 ReLU units -> 10 logits."""
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10),  # logits: the loss applies the softmax
+        ],
+        name="mnist_mlp",
+    )
+
+
+def mnist_cnn() -> keras.Model:
+    """Notebook 03's convnet: two 3x3 conv + 2x2 max-pool blocks (32, 64 filters), dense 128, dropout, 10 logits."""
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1"),
+            keras.layers.MaxPooling2D(name="pool1"),
+            keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2"),
+            keras.layers.MaxPooling2D(name="pool2"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(128, activation="relu", name="dense"),
+            keras.layers.Dropout(0.4, name="dropout"),
+            keras.layers.Dense(10, name="logits"),
+        ],
+        name="mnist_cnn",
+    )
+
+
+def folder_cnn(image_size: int = 32, num_classes: int = 10) -> keras.Model:
+    """Notebook 09's CNN: three 3x3 conv + ReLU + 2x2 max-pool blocks (32, 64, 128), global average pool, logits."""
+    model = keras.Sequential([keras.Input(shape=(image_size, image_size, 3))], name="folder_cnn")
+    for filters in (32, 64, 128):
+        model.add(keras.layers.Conv2D(filters, 3, padding="same", activation="relu"))
+        model.add(keras.layers.MaxPooling2D())
+    model.add(keras.layers.GlobalAveragePooling2D())
+    model.add(keras.layers.Dense(num_classes))
+    return model
+
+
 # The book chapter's initial values (source 001): truncated-normal kernels with these standard
 # deviations, constant biases. Keras' default is Glorot-uniform kernels and zero biases.
 CHAPTER_INIT = {

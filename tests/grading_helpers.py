@@ -71,8 +71,8 @@ def grade(root: Path, students: dict) -> dict:
             (submissions / name / REFERENCE.name).write_text(content)
         elif content is not None:
             nbformat.write(content, submissions / name / REFERENCE.name)
-    settings = grading.Settings(cell_timeout=30, timeout=300, sandbox=grading.sandbox_available())
-    rows = grading.grade_class(submissions, out, notebooks, settings, workers=2)
+    options = grading.GradeOptions(cell_timeout=30, timeout=300, sandbox=grading.sandbox_available())
+    rows = grading.grade_class(submissions, out, notebooks, options, workers=2)
     with open(out / "gradebook.csv", newline="") as f:
         gradebook = list(csv.DictReader(f))
     feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}

@@ -12,11 +12,9 @@ import sys
 import threading
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from course_lib.tools import bench
-from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 WORKER_MODELS = ["softmax regression (01)", "on-ramp CNN (03)", "LRN CNN (04)", "published BN CNN (07)",
                  "modern BN CNN (07)", "folder CNN (09)", "capstone network"]  # fmt: skip
@@ -124,21 +122,9 @@ def test_flops_are_counted_from_the_graph(worker):
     assert 2 * forward < training < 5 * forward, "the gradients cost about twice the forward pass"
 
 
-def _printed(notebook: str, pattern: str) -> int:
-    text = "".join(
-        o.get("text", "") for c in nbformat.read(CHECKOUT_NOTEBOOKS / notebook, 4).cells for o in c.get("outputs", [])
-    )
-    return int(re.search(pattern, text)[1].replace(",", ""))
-
-
-def test_the_benchmarks_copies_of_notebook_models_match_the_notebooks(worker):
-    assert worker.onramp_cnn().count_params() == _printed(
-        "03_mnist_cnn.ipynb", r"total by hand: [\d,]+ \| Keras: ([\d,]+)"
-    )
-    assert worker.folder_cnn().count_params() == _printed("09_image_folder_loader.ipynb", r"parameters: (\d+)")
-    assert worker.softmax_regression().count_params() == _printed(
-        "01_mnist_softmax_regression.ipynb", r"trainable parameters: (\d+)"
-    )
+def test_the_benchmark_builds_the_notebooks_models_from_course_lib(worker):
+    builders = {name: spec.build for name, spec in worker.MODELS.items() if name != "capstone network"}
+    assert {b.__module__ for b in builders.values()} == {"course_lib.models"}, "no model is declared twice"
 
 
 def test_a_failing_measuring_process_is_reported_with_its_error(monkeypatch):

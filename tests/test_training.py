@@ -12,7 +12,9 @@ def _fit_with_average(steps: int, decay: float) -> tuple[list[np.ndarray], train
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
     model.compile(keras.optimizers.SGD(0.1), "mse")
     seen = [model.get_weights()[0].copy()]
-    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda *_, **__: seen.append(model.get_weights()[0].copy()))
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda *_, **__: seen.append(model.get_weights()[0].copy())
+    )
     average = training.WeightAverage(decay)
     x, y = np.ones((4, 1), "float32"), np.full((4, 1), 3.0, "float32")
     model.fit(x, y, batch_size=4, epochs=steps, callbacks=[average, record], verbose=0, shuffle=False)
@@ -37,7 +39,10 @@ def test_the_warm_up_keeps_little_of_the_initial_weights():
         constant = 0.999 * constant + 0.001 * seen[t]
     # without the warm-up the average would sit next to the initial weight 1.0
     assert abs(float(constant[0, 0]) - 1.0) < 0.1
-    assert abs(float(average.average[0].numpy()[0, 0]) - float(seen[-1][0, 0])) < abs(float(constant[0, 0]) - float(seen[-1][0, 0])) / 3
+    assert (
+        abs(float(average.average[0].numpy()[0, 0]) - float(seen[-1][0, 0]))
+        < abs(float(constant[0, 0]) - float(seen[-1][0, 0])) / 3
+    )
 
 
 def test_swap_exchanges_and_swaps_back():
@@ -55,5 +60,3 @@ def test_swap_exchanges_and_swaps_back():
 def test_weight_average_refuses_a_decay_outside_0_1(decay):
     with pytest.raises(ValueError, match="decay"):
         training.WeightAverage(decay)
-
-

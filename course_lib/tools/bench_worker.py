@@ -25,39 +25,6 @@ from course_lib import cifar_records, image_folders, models
 from course_lib.data import formats
 
 
-def softmax_regression() -> keras.Model:
-    """Notebook 01's model: one dense layer on 784 pixels."""
-    return keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
-
-
-def onramp_cnn() -> keras.Model:
-    """Notebook 03's convnet (421,642 parameters)."""
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dropout(0.4),
-            keras.layers.Dense(10),
-        ]
-    )
-
-
-def folder_cnn() -> keras.Model:
-    """Notebook 09's CNN on 32x32 images of 10 classes (94,538 parameters)."""
-    model = keras.Sequential([keras.Input((32, 32, 3))])
-    for filters in (32, 64, 128):
-        model.add(keras.layers.Conv2D(filters, 3, padding="same", activation="relu"))
-        model.add(keras.layers.MaxPooling2D())
-    model.add(keras.layers.GlobalAveragePooling2D())
-    model.add(keras.layers.Dense(10))
-    return model
-
-
 def capstone_network() -> keras.Model:
     """The capstone's airbench network, its whitening layer fitted to random images."""
     images = np.random.default_rng(0).random((64, 32, 32, 3), dtype=np.float32)
@@ -75,12 +42,12 @@ class Spec:
 
 
 MODELS = {
-    "softmax regression (01)": Spec(softmax_regression, (784,), 100, steps_per_execution=50),
-    "on-ramp CNN (03)": Spec(onramp_cnn, (28, 28, 1), 128),
+    "softmax regression (01)": Spec(models.softmax_regression, (784,), 100, steps_per_execution=50),
+    "on-ramp CNN (03)": Spec(models.mnist_cnn, (28, 28, 1), 128),
     "LRN CNN (04)": Spec(models.cifar10_lrn_cnn, (24, 24, 3), 128),
     "published BN CNN (07)": Spec(models.published_bn_cnn, (32, 32, 3), 32),
     "modern BN CNN (07)": Spec(models.conv_bn_net, (32, 32, 3), 256),
-    "folder CNN (09)": Spec(folder_cnn, (32, 32, 3), 64),
+    "folder CNN (09)": Spec(models.folder_cnn, (32, 32, 3), 64),
     "capstone network": Spec(capstone_network, (32, 32, 3), 512),
 }
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -138,11 +105,11 @@ def infer_images_per_second(model: keras.Model, spec: Spec, batch: int, seconds:
     x = tf.random.uniform((batch, *spec.input_shape))
     predict = tf.function(lambda images: model(images, training=False))
 
-    def run(n: int) -> None:
+    def predict_batches(n: int) -> None:
         for _ in range(n):
             predict(x).numpy()
 
-    return _rate(run, 1, seconds) * batch
+    return _rate(predict_batches, 1, seconds) * batch
 
 
 def matmul_gflops(n: int, dtype: tf.DType, seconds: float) -> float:
@@ -151,11 +118,11 @@ def matmul_gflops(n: int, dtype: tf.DType, seconds: float) -> float:
     b = tf.random.normal((n, n), dtype=dtype)
     product = tf.function(lambda a, b: tf.matmul(a, b))
 
-    def run(count: int) -> None:
+    def multiply(count: int) -> None:
         for _ in range(count):
             product(a, b).numpy()
 
-    return _rate(run, 1, seconds) * 2 * n**3 / 1e9
+    return _rate(multiply, 1, seconds) * 2 * n**3 / 1e9
 
 
 def pipeline_images_per_second(count: int, seconds: float) -> dict[str, float]:

@@ -58,7 +58,7 @@ def cell_error(cell: nbformat.NotebookNode) -> str | None:
     return None
 
 
-def run(notebook: Path, cell_timeout: float, report: Callable[[dict], None]) -> None:
+def execute_cells(notebook: Path, cell_timeout: float, report: Callable[[dict], None]) -> None:
     """Execute every code cell of `notebook` in a new kernel, calling `report(dict)` after each."""
     nb = nbformat.read(notebook, as_version=4)
     timeout_error = f"CellTimeoutError: the cell ran past the cell timeout ({cell_timeout:g} s) and was interrupted"
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         out.write(token + json.dumps(line) + "\n")
         out.flush()
 
-    run(args.notebook.resolve(), args.cell_timeout, report)
+    execute_cells(args.notebook.resolve(), args.cell_timeout, report)
     return 0
 
 

@@ -80,12 +80,14 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    settings = grading.Settings(args.cell_timeout, args.timeout, sandbox=not args.no_sandbox)
+    options = grading.GradeOptions(cell_timeout=args.cell_timeout, timeout=args.timeout, sandbox=not args.no_sandbox)
     if args.no_sandbox:
         print("warning: --no-sandbox: student code runs with your rights (files, network, processes)", file=sys.stderr)
     try:
         folder = notebooks.notebooks_dir(args.notebooks)
-        rows = grading.grade_class(args.submissions, args.out, folder, settings, args.workers, args.scheduler)
+        rows = grading.grade_class(
+            args.submissions, args.out, folder, options, workers=args.workers, scheduler=args.scheduler, report=_status
+        )
     except (FileNotFoundError, ValueError, grading.SandboxMissing) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -103,8 +105,9 @@ def _dask_options(parser: argparse.ArgumentParser, what: str) -> None:
 def _sweep(args: argparse.Namespace) -> int:
     try:
         rows = sweep.sweep(
-            args.notebook, args.p, args.out, args.tiny, args.metric, args.workers, args.scheduler, args.data_dir
-        )
+            args.notebook, args.p, args.out, tiny=args.tiny, metric=args.metric, data_dir=args.data_dir,
+            workers=args.workers, scheduler=args.scheduler, report=_status,
+        )  # fmt: skip
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

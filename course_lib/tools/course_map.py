@@ -109,10 +109,12 @@ NOTEBOOKS = (
         "05_l2_regularization.ipynb",
         "Theory: L2 regularization and weight decay",
         datasets=("mnist-npz",),
-        tiny_parameters={"train_examples": 500, "epochs": 30},
+        tiny_parameters={"train_examples": 500, "validation_size": 200, "epochs": 30},
         figures=(
-            KeyFigure("plain_gap", "train−test gap, no regularization"),
-            KeyFigure("l2_gap", "train−test gap, with L2"),
+            KeyFigure("plain_gap", "train−validation gap, no regularization"),
+            KeyFigure("l2_gap", "train−validation gap, with L2"),
+            KeyFigure("l2_chosen", "L2 chosen on validation"),
+            KeyFigure("test_accuracy", "its test accuracy"),
             KeyFigure("l1_zero_share", "share of weights ≈ 0 with L1"),
             KeyFigure("l2_zero_share", "share of weights ≈ 0 with L2"),
         ),
@@ -139,7 +141,9 @@ NOTEBOOKS = (
         browser_parameters={"published_epochs": 2, "improved_epochs": 2, "ablation_epochs": 1},
         figures=(
             KeyFigure("published_non_trainable", "published model: non-trainable parameters", "512"),
-            KeyFigure("published_test_accuracy", "published model, 10 epochs: test accuracy", "73.67% (official files)"),
+            KeyFigure(
+                "published_test_accuracy", "published model, 10 epochs: test accuracy", "73.67% (official files)"
+            ),
             KeyFigure("published_train_minutes", "published model: training minutes", "≈ 18 (110 s/epoch, TF 2.4 CPU)"),
             KeyFigure("improved_peak_lr", "modern recipe: peak rate chosen on validation"),
             KeyFigure("improved_flip_tta", "modern recipe: flip at test time, chosen on validation"),
@@ -161,7 +165,9 @@ NOTEBOOKS = (
             KeyFigure("best_with_bn", "small CNN, best rate: validation accuracy with BN"),
             KeyFigure("batch_4_accuracy", "BN with batches of 4: validation accuracy"),
             KeyFigure("batch_64_accuracy", "BN with batches of 64: validation accuracy"),
-            KeyFigure("batch_statistics_1_accuracy", "… same network, normalized with batches of 1: validation accuracy"),
+            KeyFigure(
+                "batch_statistics_1_accuracy", "… same network, normalized with batches of 1: validation accuracy"
+            ),
         ),
     ),
     Notebook(

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,8 +49,8 @@ from course_lib.tools.notebooks import run_parameters
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(frozen=True, kw_only=True)
+class GradeOptions:
     """How long a cell and a whole submission may run, where the tiny data is, and whether to sandbox.
 
     `sandbox=False` (`course grade --no-sandbox`) runs student code with the grader's own rights.
@@ -164,13 +165,13 @@ def _tag(cell: nbformat.NotebookNode, exercise: str, role: str, key: str) -> Non
 
 def parameterized(nb: nbformat.NotebookNode, stem: str, workdir: Path) -> tuple[nbformat.NotebookNode, list[str]]:
     """`nb` with the course's tiny-data parameters injected; notes if its parameters cell was tampered with."""
-    course_nb = BY_FILENAME.get(f"{stem}.ipynb")
+    entry = BY_FILENAME.get(f"{stem}.ipynb")
     path = workdir / "declared.ipynb"
     nbformat.write(nb, path)
     try:
-        if course_nb is None:
+        if entry is None:
             raise ValueError(f"{stem} is not a course notebook")
-        parameters = run_parameters(course_nb, path, "tiny", workdir / "metrics.json")
+        parameters = run_parameters(entry, path, "tiny", workdir / "metrics.json")
     except Exception as e:  # noqa: BLE001 (a broken parameters cell costs what it breaks, nothing more)
         return nb, [f"the parameters cell could not be filled in ({e}); the notebook ran with its own settings"]
     finally:
@@ -221,38 +222,38 @@ def _usable_bwrap() -> str | None:
     return bwrap
 
 
-def run_cells(nb: nbformat.NotebookNode, workdir: Path, settings: Settings) -> tuple[list[dict], str | None]:
+def run_cells(nb: nbformat.NotebookNode, workdir: Path, options: GradeOptions) -> tuple[list[dict], str | None]:
     """Run `nb` in `workdir` (sandboxed where possible); the cell reports, and why it stopped early, if it did."""
     path = workdir / "submission.ipynb"
     nbformat.write(nb, path)
     env = {**os.environ, "HOME": str(workdir), "TMPDIR": str(workdir), "MPLCONFIGDIR": str(workdir / ".matplotlib")}
     env["JUPYTER_RUNTIME_DIR"] = str(workdir / ".jupyter")
-    if settings.data_dir is not None:
-        env["COURSE_DATA_DIR"] = str(settings.data_dir)
+    if options.data_dir is not None:
+        env["COURSE_DATA_DIR"] = str(options.data_dir)
     runner = [
         sys.executable,
         "-m",
         "course_lib.tools.cell_runner",
         str(path),
         "--cell-timeout",
-        str(settings.cell_timeout),
+        str(options.cell_timeout),
     ]
     token = secrets.token_hex(16)
     proc = subprocess.Popen(
-        [*(sandbox_prefix(workdir) if settings.sandbox else []), *runner], cwd=workdir, env=env, text=True,
+        [*(sandbox_prefix(workdir) if options.sandbox else []), *runner], cwd=workdir, env=env, text=True,
         start_new_session=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     proc.stdin.write(token + "\n")
     proc.stdin.close()
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout] + [lines.put(None)], daemon=True).start()
-    reports, deadline = [], time.monotonic() + settings.timeout
+    reports, deadline = [], time.monotonic() + options.timeout
     while True:
         try:
             line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             _stop(proc)
-            return reports, f"the submission ran past the time limit ({settings.timeout:g} s) and was stopped"
+            return reports, f"the submission ran past the time limit ({options.timeout:g} s) and was stopped"
         if line is None:
             break
         if line.startswith(token):
@@ -272,13 +273,13 @@ def _stop(proc: subprocess.Popen) -> None:
 # ---------------------------------------------------------------- scoring
 
 
-def expected_outputs(reference: Path, assignment: Assignment, settings: Settings) -> dict[tuple[str, str], str]:
+def expected_outputs(reference: Path, assignment: Assignment, options: GradeOptions) -> dict[tuple[str, str], str]:
     """What the reference notebook prints in each check and hidden test, by (exercise, key).
 
     ValueError if the reference itself fails any of them: the grader would fail every student.
     """
     solved = assignments.without_hidden_tests(nbformat.read(reference, as_version=4))
-    result, reports = grade_notebook(solved, assignment, None, settings)
+    result, reports = grade_notebook(solved, assignment, None, options)
     failed = [f"{name}: {'; '.join(r.notes)}" for name, r in result.exercises.items() if r.notes]
     failed += [n for n in result.notes if not n.startswith(UNGRADED_ERROR)]  # an ungraded cell's error is not fatal
     if failed:
@@ -287,7 +288,7 @@ def expected_outputs(reference: Path, assignment: Assignment, settings: Settings
 
 
 def grade_notebook(
-    student: nbformat.NotebookNode, assignment: Assignment, expected: dict | None, settings: Settings
+    student: nbformat.NotebookNode, assignment: Assignment, expected: dict | None, options: GradeOptions
 ) -> tuple[NotebookResult, list[dict]]:
     """Grade one notebook (the reference itself when `expected` is None); also return the cell reports."""
     nb, problems = graded_notebook(student, assignment)
@@ -298,7 +299,7 @@ def grade_notebook(
             roles[tag["exercise"]][tag["key"]] = tag["role"]
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         nb, notes = parameterized(nb, assignment.stem, Path(tmp))
-        reports, stopped = run_cells(nb, Path(tmp), settings)
+        reports, stopped = run_cells(nb, Path(tmp), options)
     notes += [stopped] if stopped else []
     notes += [  # an error outside the graded cells (an import that timed out, say) explains the errors after it
         f"{UNGRADED_ERROR} `{r.get('first_line', '')}` raised {r['error'].splitlines()[0]}"
@@ -359,13 +360,13 @@ def tiny_data_dir() -> Path:
 
 
 def grade_student(
-    submitted: dict[str, bytes | None], tasks: dict[str, tuple[Assignment, dict]], settings: Settings
+    submitted: dict[str, bytes | None], tasks: dict[str, tuple[Assignment, dict]], options: GradeOptions
 ) -> dict[str, NotebookResult]:
     """Grade one student's notebooks (file contents by stem; None: not handed in). Never raises for what they hold.
 
     Runs wherever Dask puts it: it needs no file of the instructor's, only the tiny data it writes itself.
     """
-    settings = dataclasses.replace(settings, data_dir=settings.data_dir or tiny_data_dir())
+    options = dataclasses.replace(options, data_dir=options.data_dir or tiny_data_dir())
     results = {}
     for stem, (assignment, expected) in tasks.items():
         name, content = f"{stem}.ipynb", submitted.get(stem)
@@ -378,7 +379,7 @@ def grade_student(
         except Exception as e:  # noqa: BLE001 (not JSON, not a notebook, not UTF-8)
             results[stem] = NotebookResult(empty, [f"{name} is not a readable notebook ({type(e).__name__})"])
             continue
-        result, _ = grade_notebook(student, assignment, expected, settings)
+        result, _ = grade_notebook(student, assignment, expected, options)
         if all(any(n.startswith("no solution cell") for n in r.notes) for r in result.exercises.values()):
             result.notes.append(f"{name} answers none of {stem}'s exercises: is it the right notebook?")
         results[stem] = result
@@ -428,17 +429,25 @@ def write_gradebook(path: Path, rows: list[dict]) -> None:
 
 
 def grade_class(
-    submissions: Path, out: Path, notebooks: Path, settings: Settings, workers: int = 1, scheduler: str | None = None
+    submissions: Path,
+    out: Path,
+    notebooks: Path,
+    options: GradeOptions,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    report: Callable[[str], None] = tqdm.write,
 ) -> list[dict]:
     """Grade every student folder in `submissions` as Dask jobs; write OUT/gradebook.csv and OUT/feedback/<student>.md.
 
-    Every other entry of `submissions` is listed with its reason in OUT/not_graded.csv and on stdout.
+    Every other entry of `submissions` is listed with its reason in OUT/not_graded.csv and to `report`,
+    which also gets each student's points as they are graded.
 
     The gradebook is rewritten (atomically) after each student, so an interrupted run keeps what it graded.
     """
     if not submissions.is_dir():
         raise FileNotFoundError(f"no folder {submissions}: pass the folder that holds one folder per student")
-    if settings.sandbox and not sandbox_available():
+    if options.sandbox and not sandbox_available():
         raise SandboxMissing(NO_SANDBOX)
     entries = sorted(submissions.iterdir())
     skipped = {p.name: reason for p in entries if (reason := _not_a_student(p))}
@@ -453,7 +462,7 @@ def grade_class(
             f"no student folder in {submissions} holds a course notebook; each student's folder must hold "
             "notebooks named as the course's, e.g. alice/02_softmax_cross_entropy.ipynb"
         )
-    local = dataclasses.replace(settings, data_dir=settings.data_dir or tiny_data_dir())
+    local = dataclasses.replace(options, data_dir=options.data_dir or tiny_data_dir())
     tasks = {}
     for stem in stems:
         assignment = assignments.read_assignment(notebooks / f"{stem}.ipynb")
@@ -462,13 +471,13 @@ def grade_class(
     handed_in = {folder.name: {stem: _handed_in(folder / f"{stem}.ipynb") for stem in tasks} for folder in students}
     rows = [{"entry": spreadsheet_safe(name), "reason": reason} for name, reason in skipped.items()]
     atomic.write_csv(out / "not_graded.csv", rows, ["entry", "reason"])
-    for row in rows:  # beside the per-student lines `_grade_all` prints
-        tqdm.write(f"not graded: {row['entry']}: {row['reason']}")
-    if settings.sandbox:
+    for row in rows:
+        report(f"not graded: {row['entry']}: {row['reason']}")
+    if options.sandbox:
         (out / "UNSANDBOXED.md").unlink(missing_ok=True)
     else:
         atomic.write_text(out / "UNSANDBOXED.md", UNSANDBOXED)
-    return _grade_all(handed_in, tasks, out, settings, workers, scheduler)
+    return _grade_all(handed_in, tasks, out, options, (workers, scheduler), report)
 
 
 def _not_a_student(entry: Path) -> str:
@@ -487,10 +496,13 @@ def _handed_in(path: Path) -> bytes | None:
     return path.read_bytes() if path.is_file() and not path.is_symlink() else None
 
 
-def _grade_all(handed_in: dict, tasks: dict, out: Path, settings: Settings, workers: int, scheduler) -> list[dict]:
+def _grade_all(
+    handed_in: dict, tasks: dict, out: Path, options: GradeOptions, cluster: tuple, report: Callable[[str], None]
+) -> list[dict]:
+    """Grade each student as a Dask job on `cluster` (workers, scheduler); write feedback and gradebook as each ends."""
     rows = []
-    calls = {student: (grade_student, submitted, tasks, settings) for student, submitted in handed_in.items()}
-    with jobs.dask_client(workers, scheduler) as client:
+    calls = {student: (grade_student, submitted, tasks, options) for student, submitted in handed_in.items()}
+    with jobs.dask_client(*cluster) as client:
         for student, outcome in jobs.completed(client, calls, "grading", "student"):
             if isinstance(outcome, SandboxMissing):  # a worker elsewhere without bubblewrap: stop, say why
                 raise outcome
@@ -498,7 +510,7 @@ def _grade_all(handed_in: dict, tasks: dict, out: Path, settings: Settings, work
             atomic.write_text(out / "feedback" / f"{student}.md", feedback(student, results, tasks))
             rows.append(gradebook_row(student, results, tasks))
             write_gradebook(out / "gradebook.csv", rows)
-            tqdm.write(f"{student}: {rows[-1]['total']} / {rows[-1]['max']} points")
+            report(f"{student}: {rows[-1]['total']} / {rows[-1]['max']} points")
     return sorted(rows, key=lambda r: r["student"])
 
 

@@ -94,9 +94,9 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator:
         return
     if workers < 1:
         raise ValueError(f"need at least one worker, got {workers}")
-    settings = dask.config.set({"distributed.scheduler.allowed-failures": 1})  # a lost job is rerun once
+    retry_lost_once = dask.config.set({"distributed.scheduler.allowed-failures": 1})  # a lost job is rerun once
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
-    with settings, cluster, Client(cluster) as client:
+    with retry_lost_once, cluster, Client(cluster) as client:
         yield client
 
 

@@ -15,7 +15,10 @@ import ast
 import csv
 import itertools
 import re
+from collections.abc import Callable
 from pathlib import Path
+
+from tqdm.auto import tqdm
 
 from course_lib import atomic
 from course_lib.tools.course_map import BY_FILENAME, Notebook
@@ -61,20 +64,23 @@ def run_key(parameters: dict) -> str:
 
 
 def sweep(
-    path: Path, options: list[list[str]], out: Path, tiny: bool = False, metric: str = "",
-    workers: int = 1, scheduler: str | None = None, data_dir: str = "",
+    path: Path, options: list[list[str]], out: Path, *, tiny: bool = False, metric: str = "", data_dir: str = "",
+    workers: int = 1, scheduler: str | None = None, report: Callable[[str], None] = tqdm.write,
 ) -> list[dict]:  # fmt: skip
-    """Run the sweep; return the rows of OUT/sweep.csv (written again after every finished run)."""
+    """Run the sweep; return the rows of OUT/sweep.csv (written again after every finished run).
+
+    `report` gets a line saying how many runs are new and how many finished earlier.
+    """
     if not path.is_file():
         raise FileNotFoundError(f"no notebook {path}")
     grid = typed_grid(path, options)
-    course_nb = BY_FILENAME.get(path.name, Notebook(path.name, path.stem))  # a course notebook brings its tiny settings
-    base = run_parameters(course_nb, path, "tiny" if tiny else "real", Path("metrics.json"), data_dir)
+    entry = BY_FILENAME.get(path.name, Notebook(path.name, path.stem))  # a course notebook brings its tiny settings
+    base = run_parameters(entry, path, "tiny" if tiny else "real", Path("metrics.json"), data_dir)
     previous = {row["run"]: row for row in _read_rows(out / "sweep.csv")}
     runs = {run_key(p): p for p in combinations(grid)}
     rows = {key: row for key, row in previous.items() if key in runs and row["status"] == "ok"}
     todo = [NotebookJob(key, path.read_text(), base | p) for key, p in runs.items() if key not in rows]
-    print(f"{len(runs)} runs: {len(rows)} already finished, {len(todo)} to run")
+    report(f"{len(runs)} runs: {len(rows)} already finished, {len(todo)} to run")
     for result in run_jobs(todo, workers, scheduler, desc="sweep"):
         result.save_notebook(out / "runs")
         figures = {k: v for k, v in result.metrics.items() if isinstance(v, int | float | str | bool)}
