@@ -271,3 +271,13 @@ def test_the_feedback_says_what_failed_and_why(graded_class):
     assert f"- {REFERENCE.name} is not a readable notebook (NotJSONError)" in fb["hal_not_json"].splitlines()
     assert f"- missing: the submission has no {REFERENCE.name}" in fb["ivy_empty"].splitlines()
     assert fb["alice"].splitlines()[:3] == ["# Feedback for alice", "", f"## {STEM}: 4 / 4 points"]
+
+
+@pytest.mark.notebooks
+def test_students_who_hand_in_the_same_code_are_listed_for_the_instructor(graded_class):
+    with open(graded_class["out"] / "similar_solutions.csv", newline="") as f:
+        shared = {row["exercise"]: row["students"] for row in csv.DictReader(f)}
+    # everyone who kept the reference's answer to exercise 2; of exercise 1, only the unchanged copies
+    assert shared[f"{STEM}:{EX2}"] == "alice; bea_warns; bob_wrong; carl_forbidden; dina_tampers; fay_raises"
+    assert shared[f"{STEM}:{EX1}"] == "alice; fay_raises"
+    assert "feedback" not in shared and all("similar" not in text for text in graded_class["feedback"].values())

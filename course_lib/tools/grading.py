@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from course_lib import atomic
 from course_lib.data import tiny
-from course_lib.tools import assignments, jobs
+from course_lib.tools import assignments, jobs, similarity
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.course_map import BY_FILENAME
 from course_lib.tools.notebooks import run_parameters
@@ -477,7 +477,30 @@ def grade_class(
         (out / "UNSANDBOXED.md").unlink(missing_ok=True)
     else:
         atomic.write_text(out / "UNSANDBOXED.md", UNSANDBOXED)
-    return _grade_all(handed_in, tasks, out, options, (workers, scheduler), report)
+    rows = _grade_all(handed_in, tasks, out, options, (workers, scheduler), report)
+    _report_shared(handed_in, tasks, out, report)
+    return rows
+
+
+def _report_shared(handed_in: dict, tasks: dict, out: Path, report: Callable[[str], None]) -> None:
+    """Write OUT/similar_solutions.csv: students whose solutions are the same code (see `similarity`)."""
+    shared = []
+    for stem, (assignment, _) in tasks.items():
+        solutions = {student: _solutions(notebooks.get(stem), assignment) for student, notebooks in handed_in.items()}
+        shared += [row | {"exercise": f"{stem}:{row['exercise']}"} for row in similarity.shared(solutions)]
+    for row in shared:
+        report(f"same solution ({row['nodes']} syntax nodes): {row['exercise']}: {row['students']}")
+        row["students"] = spreadsheet_safe(row["students"])
+    atomic.write_csv(out / "similar_solutions.csv", shared, ["exercise", "students", "nodes"])
+
+
+def _solutions(submitted: bytes | None, assignment: Assignment) -> dict[str, str]:
+    """{exercise: source of the student's cell defining it} for a handed-in notebook (empty if unreadable)."""
+    try:
+        cells = nbformat.reads(submitted.decode(), as_version=4).cells if submitted else []
+        return {e.name: c.source for e in assignment.exercises for c in cells if _defines(c, e.name)}
+    except Exception:  # noqa: BLE001 (not a notebook, or a malformed one: nothing to compare)
+        return {}
 
 
 def _not_a_student(entry: Path) -> str:
