@@ -207,7 +207,7 @@ def test_grading_a_missing_folder_or_one_without_course_notebooks_is_a_clear_err
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """Eight students, honest and wrong, graded with 2 workers (the hostile ones: test_grading_hostile.py)."""
+    """Nine students, honest and wrong, graded with 2 workers (the hostile ones: test_grading_hostile.py)."""
     naive = f"def {EX1}(z):\n    e = np.exp(z)\n    return e / e.sum(axis=1, keepdims=True)"
     warns = f"def {EX1}(z):\n    import sys\n\n    print('bea warns', file=sys.stderr)\n"  # on every call
     students = {
@@ -219,6 +219,7 @@ def graded_class(tmp_path_factory):
         "fay_raises": solved({EX1: reference_solutions()[EX1] + "\n\n\nraise ValueError('not finished')"}),
         "hal_not_json": "{not json",
         "ivy_empty": None,
+        "gus_leaks": solved({EX2: f"def {EX2}(*args):\n    raise ValueError('LEAK ' + repr(args))"}),
     }
     expected_check = exercise_check(nbformat.read(REFERENCE, as_version=4), 0)
     printed = "".join(o.get("text", "") for o in expected_check.outputs).splitlines()
@@ -241,6 +242,7 @@ def test_the_gradebook_has_one_row_per_student_and_a_column_per_exercise(graded_
         "fay_raises": ("0", "2", "2", "4"),
         "hal_not_json": ("0", "0", "0", "4"),
         "ivy_empty": ("0", "0", "0", "4"),
+        "gus_leaks": ("2", "0", "2", "4"),
     }
 
 
@@ -279,5 +281,14 @@ def test_students_who_hand_in_the_same_code_are_listed_for_the_instructor(graded
         shared = {row["exercise"]: row["students"] for row in csv.DictReader(f)}
     # everyone who kept the reference's answer to exercise 2; of exercise 1, only the unchanged copies
     assert shared[f"{STEM}:{EX2}"] == "alice; bea_warns; bob_wrong; carl_forbidden; dina_tampers; fay_raises"
-    assert shared[f"{STEM}:{EX1}"] == "alice; fay_raises"
+    assert shared[f"{STEM}:{EX1}"] == "alice; fay_raises; gus_leaks"
     assert "feedback" not in shared and all("similar" not in text for text in graded_class["feedback"].values())
+
+
+@pytest.mark.notebooks
+def test_a_hidden_test_that_raises_shows_the_exception_type_and_never_its_message(graded_class):
+    lines = exercise_lines(graded_class["feedback"]["gus_leaks"], EX2)
+    hidden = [line for line in lines if "hidden test" in line]
+    assert hidden and all("raised ValueError (the message of a hidden test is not shown)" in line for line in hidden)
+    assert not any("LEAK" in line for line in hidden), "the hidden test's inputs leaked through the message"
+    assert any("LEAK" in line for line in lines if "hidden test" not in line), "a visible check shows the message"

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 import wrong_solutions  # a helper beside this file (pytest puts tests/ on the path)
 
+from course_lib.tools.assignments import is_hidden_cell
 from course_lib.tools.course_map import NOTEBOOKS
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS, check_parameters, notebook_parameters, run_parameters
 
@@ -56,6 +57,10 @@ def test_committed_with_outputs_and_no_volatile_metadata(name):
     assert "papermill" not in nb.metadata
     assert not any("execution" in c.metadata or "papermill" in c.metadata for c in nb.cells)
     assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    hidden = [c for c in code if is_hidden_cell(c.source)]
+    assert not any(c.outputs for c in hidden), (
+        "hidden tests' outputs are the expected answers: `course promote` drops them"
+    )
 
 
 @pytest.mark.parametrize("name", FILENAMES)

@@ -149,3 +149,14 @@ def test_promote_drops_the_injected_parameters_and_run_metadata(fake_course, tmp
     assert "papermill" not in promoted.metadata
     assert not any({"papermill", "execution"} & set(c.metadata) for c in promoted.cells)
     assert all(c.execution_count for c in promoted.cells), "the outputs of the run are kept"
+
+
+def test_promote_drops_what_hidden_tests_printed_and_keeps_every_other_output(tmp_path):
+    hidden = "# BEGIN HIDDEN TESTS\n# hidden test: secret\nprint(42)\n# END HIDDEN TESTS"
+    cells = [new_code_cell("print(1)"), new_code_cell(hidden)]
+    for k, cell in enumerate(cells, 1):
+        cell.execution_count, cell.outputs = k, [nbformat.v4.new_output("stream", name="stdout", text=f"{k}\n")]
+    nbformat.write(new_notebook(cells=cells), tmp_path / "executed.ipynb")
+    assert cli.main(["promote", str(tmp_path / "executed.ipynb"), str(tmp_path / "promoted.ipynb")]) == 0
+    promoted = nbformat.read(tmp_path / "promoted.ipynb", as_version=4).cells
+    assert promoted[0].outputs[0].text == "1\n" and promoted[1].outputs == [] and promoted[1].execution_count == 2

@@ -327,6 +327,10 @@ def _score(
         label, report = LABELS[role].format(key=key), mine.get(key)
         if report is None:
             notes.append(f"{label} did not run (stopped before it)")
+        elif report["error"] and role == "hidden":  # its message could show the test's inputs: the type alone
+            notes.append(
+                f"{label} raised {report['error'].split(':', 1)[0]} (the message of a hidden test is not shown)"
+            )
         elif report["error"]:
             notes.append(f"{label} raised {report['error']}")
         elif expected is None or role == "solution" or report["text"] == expected[(name, key)]:

@@ -11,6 +11,7 @@ import papermill
 from jupyter_client.manager import AsyncKernelManager
 
 from course_lib import atomic
+from course_lib.tools.assignments import is_hidden_cell
 from course_lib.tools.course_map import NOTEBOOKS, Notebook
 
 VOLATILE_METADATA = ("papermill", "execution")
@@ -116,9 +117,13 @@ def prepare_tiny_copy(
 
 
 def promote(executed: Path, target: Path) -> None:
-    """Copy an executed notebook over its source: drop the injected-parameters cell and volatile metadata."""
+    """Copy an executed notebook over its source: drop the injected-parameters cell, volatile metadata and
+    what hidden tests printed (the expected answers stay secret: `course grade` computes them afresh)."""
     nb = nbformat.read(executed, as_version=4)
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    for cell in nb.cells:
+        if cell.cell_type == "code" and is_hidden_cell(cell.source):
+            cell.outputs = []
     for key in VOLATILE_METADATA:
         nb.metadata.pop(key, None)
     for cell in nb.cells:
