@@ -23,6 +23,7 @@ from grading_helpers import (
 )
 
 from course_lib.tools import assignments, cell_runner, cli, grading
+from course_lib.tools.exercise_rules import RULES
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 # ---------------------------------------------------------------- the class folder and the gradebook (no kernel)
@@ -152,6 +153,8 @@ def test_release_removes_solutions_hidden_tests_and_outputs_and_keeps_the_checks
     assert all(not c.outputs and c.execution_count is None for c in student.cells if c.cell_type == "code")
     assert [c.source for c in check_cells(student)] == [c.source for c in check_cells(reference)]
     assert len(student.cells) == len(reference.cells) - 2  # the two hidden-test cells
+    rule = f"    # This exercise {RULES[EX1].says()}.\n    # BEGIN SOLUTION"
+    assert sum(rule in s for s in sources) == 1, "the released cell says what the exercise may use"
 
 
 def test_release_accepts_nbgraders_spelling_of_the_solution_markers(tmp_path):
@@ -258,9 +261,13 @@ def test_the_feedback_says_what_failed_and_why(graded_class):
     assert wrong[:2] == [f"- `{EX1}`: not passed, 0 / 2 points", "  - visible check 1 printed something else:"]
     assert "  - hidden test 'logits never shown, some in the thousands' failed" in wrong
     forbidden = "raised ForbiddenFunctionError: tf.nn.softmax is switched off while this check runs"
-    assert [line.split(": the exercise")[0] for line in exercise_lines(fb["carl_forbidden"], EX1)[1:]] == [
+    carl = exercise_lines(fb["carl_forbidden"], EX1)[1:]
+    assert carl[0].startswith("  - your solution cell uses `tf`, defined outside this cell and not allowed here: ")
+    assert "this exercise may use `np` and Python's built-ins" in carl[0], "the rule is named"
+    assert [line.split(": the exercise")[0] for line in carl[1:]] == [
         f"  - check 1 {forbidden}",
-        f"  - hidden test 'logits never shown, some in the thousands' {forbidden}",
+        "  - hidden test 'logits never shown, some in the thousands' raised ForbiddenFunctionError (the message of "
+        + "a hidden test is not shown)",
     ]
     assert exercise_lines(fb["dina_tampers"], EX1)[1:] == [
         "  - visible check 1 was edited or deleted; it was not run",

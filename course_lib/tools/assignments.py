@@ -22,6 +22,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.tools.exercise_rules import RULES
+
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 SOLUTION = re.compile(r"(?P<indent>[ \t]*)#(?:##)? BEGIN SOLUTION[ \t]*\n.*?#(?:##)? END SOLUTION[ \t]*\n?", re.DOTALL)
 HIDDEN = re.compile(r"[ \t]*#(?:##)? BEGIN HIDDEN TESTS[ \t]*\n.*?#(?:##)? END HIDDEN TESTS[ \t]*\n?", re.DOTALL)
@@ -137,9 +139,20 @@ def release(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     student = without_hidden_tests(nb)
     for cell in student.cells:
         if cell.cell_type == "code":
-            cell.source = SOLUTION.sub(_placeholder, cell.source).rstrip("\n")
+            cell.source = _with_rule(SOLUTION.sub(_placeholder, cell.source).rstrip("\n"))
             cell.outputs, cell.execution_count = [], None
     return student
+
+
+def _with_rule(source: str) -> str:
+    """A released solution cell with a comment saying what its exercise may use (`exercise_rules`)."""
+    defines = DEFINES.search(source)
+    rule = RULES.get(defines["name"]) if defines and is_solution_cell(source) else None
+    if rule is None:
+        return source
+    return re.sub(
+        r"^([ \t]*)(#(?:##)? BEGIN SOLUTION)", rf"\1# This exercise {rule.says()}.\n\1\2", source, 1, re.MULTILINE
+    )
 
 
 def _placeholder(match: re.Match) -> str:

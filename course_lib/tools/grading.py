@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from course_lib import atomic
 from course_lib.data import tiny
-from course_lib.tools import assignments, jobs, similarity
+from course_lib.tools import assignments, exercise_rules, jobs, similarity
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.course_map import BY_FILENAME
 from course_lib.tools.notebooks import run_parameters
@@ -121,6 +121,7 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
             problems[exercise.name].append(f"no solution cell defining `{exercise.name}` was found")
             continue
         _tag(cells[solution], exercise.name, "solution", "solution")
+        problems[exercise.name] += _outside_rule(exercise.name, cells[solution].source)
         last = solution
         for k, source in enumerate(exercise.checks):
             found = next((i for i, c in enumerate(cells) if c.cell_type == "code" and _same(c.source, source)), None)
@@ -133,6 +134,14 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
             hidden = nbformat.v4.new_code_cell(test.source)
             _tag(hidden, exercise.name, "hidden", test.name)
             cells.insert(last + offset, hidden)
+    tampered = [
+        f"cell {i + 1}: {t}"
+        for i, c in enumerate(cells)
+        if c.cell_type == "code"
+        for t in exercise_rules.tampering(c.source)
+    ]
+    for notes in problems.values():
+        notes += [f"{t} (code that changes what the checks rely on costs every exercise)" for t in tampered]
     for cell in cells:
         cell.metadata.setdefault("tags", [])  # papermill looks for the parameters tag in every cell
     nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(student.get("metadata", {})))
@@ -140,6 +149,17 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
     nb.metadata.setdefault("language_info", {"name": "python"})
     nb.metadata["papermill"] = {}  # where papermill records the parameters it injects
     return nb, problems
+
+
+def _outside_rule(exercise: str, source: str) -> list[str]:
+    """Why the solution cell breaks its exercise's rule (`exercise_rules`), if it does."""
+    rule = exercise_rules.RULES.get(exercise)
+    if rule is None:
+        return []
+    return [
+        f"your solution cell uses {found}: this exercise {rule.says()}"
+        for found in exercise_rules.violations(source, rule)
+    ]
 
 
 def _owner(cells: list, assignment: Assignment) -> str | None:

@@ -1,0 +1,102 @@
+"""Exercise rules: every shortcut the grading issue found is refused by name, every reference solution passes."""
+
+import nbformat
+import pytest
+
+from course_lib.tools import assignments, exercise_rules
+from course_lib.tools.exercise_rules import RULES, tampering, violations
+from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
+
+
+def _solutions() -> dict[str, str]:
+    found = {}
+    for path in sorted(CHECKOUT_NOTEBOOKS.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and assignments.is_solution_cell(cell.source):
+                found[assignments.DEFINES.search(cell.source)["name"]] = cell.source
+    return found
+
+
+REFERENCE = _solutions()
+
+
+def test_every_course_exercise_has_a_rule_and_its_reference_solution_keeps_it():
+    assert set(REFERENCE) == set(RULES), "give each exercise a rule in exercise_rules.RULES"
+    assert {name: violations(source, RULES[name]) for name, source in REFERENCE.items()} == {n: [] for n in RULES}
+
+
+def test_no_reference_cell_counts_as_tampering():
+    for path in sorted(CHECKOUT_NOTEBOOKS.glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        assert [t for c in cells if c.cell_type == "code" for t in tampering(c.source)] == [], path.name
+
+
+ROUTES = [  # (exercise, solution body, what the refusal names): the routes issue #27 lists, and the dynamic ones
+    ("my_softmax", "return tf.compat.v1.nn.softmax(z).numpy()", "`tf"),
+    ("my_softmax", "return tf.raw_ops.Softmax(logits=z).numpy()", "`tf"),
+    ("my_softmax", "return np.exp(tf.nn.log_softmax(z).numpy())", "`tf"),
+    ("my_softmax", "import scipy.special\n    return scipy.special.softmax(z, axis=1)", "`import scipy.special`"),
+    ("my_softmax", "return np.softmax(z)", "`np.softmax`"),
+    ("binary_cross_entropy_from_logit", "return tf.nn.weighted_cross_entropy_with_logits(y, z, 1).numpy()", "`tf"),
+    ("manual_gradients", "with tf.GradientTape() as t:\n        pass\n    return t", "`tf.GradientTape`"),
+    ("manual_gradients", "return tf.autodiff.ForwardAccumulator(x, W)", "`tf.autodiff.ForwardAccumulator`"),
+    ("top_k_accuracy", "return float(tf.math.in_top_k(labels, logits, k).numpy().mean())", "`tf"),
+    (
+        "conv_output_side",
+        "return keras.layers.AveragePooling2D(kernel).compute_output_shape((1, n, n, 1))[1]",
+        "`keras",
+    ),
+    ("cnn_parameters", "return sum(int(np.prod(w.shape)) for w in build(filters1).weights)", "`build`"),
+    ("cnn_parameters", "m = keras.Sequential([keras.Input((28, 28, 1))])\n    return m.count_params()", "`keras`"),
+    ("lrn_cnn_parameters", "return models.cifar10_lrn_cnn(input_size=input_size).count_params()", "`models`"),
+    ("published_parameters", "return model_of(channels).count_params()", "`model_of`"),
+    ("decode_bytes", "return tf.raw_ops.DecodeRaw(bytes=record, out_type=tf.uint8)", "`tf"),
+    ("lrn_fast", "return tf.compat.v1.nn.lrn(x, depth_radius, bias, alpha, beta).numpy()", "`tf"),
+    ("lrn_fast", "return np.stack([x[..., c] for c in range(x.shape[-1])], -1)", "a Python loop"),
+    ("lrn_fast", "out = x\n    for c in range(3):\n        out = out\n    return out", "a Python loop"),
+    ("most_confident_mistakes", "return answer(probabilities, labels, count)", "`answer`"),
+    ("my_stratified_split", "return course_split(labels, fraction, seed)", "`course_split`"),
+    ("l2_term", "return float(sum(model.losses))", "`model.losses`"),
+    ("my_softmax", "return eval('tf.nn.softmax')(z)", "`eval`"),
+    ("my_softmax", "return getattr(np, 'soft' + 'max')(z)", "`getattr`"),
+    ("my_softmax", "return __import__('tensorflow').nn.softmax(z)", "`__import__`"),
+    ("my_softmax", "import importlib\n    return importlib.import_module('scipy').special.softmax(z)", "`importlib`"),
+    ("my_softmax", "return np.__dict__['exp'](z)", "`np.__dict__`"),
+    ("my_softmax", "import tensorflow as np\n    return np.nn.softmax(z)", "`import tensorflow`"),
+    ("my_softmax", "np = z\n    return np", "rebinding `np`"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "body", "named"), ROUTES, ids=[f"{e}: {b[:40]}" for e, b, _ in ROUTES])
+def test_a_shortcut_is_refused_with_a_message_naming_it(exercise, body, named):
+    arguments = REFERENCE[exercise].split("(", 1)[1].split(")", 1)[0]
+    source = f"def {exercise}({arguments}):\n    {body}\n"
+    found = violations(source, RULES[exercise])
+    assert any(named in line for line in found), found
+
+
+def test_helpers_and_constants_defined_in_the_cell_are_allowed():
+    source = "SHIFT = 1\n\ndef helper(v):\n    return v - v.max(axis=1, keepdims=True)\n\n\n"
+    source += "def my_softmax(z):\n    e = np.exp(helper(z) * SHIFT)\n    return e / e.sum(axis=1, keepdims=True)\n"
+    assert violations(source, RULES["my_softmax"]) == []
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["checks.without = lambda *a: None", "import contextlib\nchecks.without = contextlib.nullcontext",
+     "np.exp = lambda z: z", "del tf.nn", "course_lib.checks = None", "np = None"],
+)  # fmt: skip
+def test_changing_what_the_checks_rely_on_is_tampering(cell):
+    assert tampering(cell)
+
+
+def test_ordinary_cells_are_not_tampering():
+    assert tampering("x = np.zeros(3)\nx[0] = 1\nos.environ['A'] = '1'\nmodel.trainable = False") == []
+
+
+def test_the_rule_reads_as_a_sentence():
+    assert RULES["lrn_fast"].says() == (
+        "may use `np` and Python's built-ins, and what the cell itself defines; not `lrn`, `local_response`; "
+        "no Python loop"
+    )
+    assert exercise_rules.ARITHMETIC.says().startswith("may use `math`")
