@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.tools import assignments, grading, runner, sweep
+from course_lib.tools import assignments, grading, runner, sandbox, sweep
 from course_lib.tools.bench import cpu
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
@@ -66,7 +66,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[dict]:
                 tmp / "class",
                 tmp / f"grades{w}",
                 notebooks,
-                grading.GradeOptions(sandbox=grading.sandbox_available()),
+                grading.GradeOptions(sandbox=sandbox.available()),
                 workers=w,
             ),
         ),

@@ -1,13 +1,16 @@
 """The grader's worker: run a notebook's code cells one by one in a fresh kernel, one report line per cell.
 
-    python -m course_lib.tools.cell_runner NOTEBOOK --cell-timeout SECONDS
+    python -m course_lib.tools.cell_runner NOTEBOOK --cell-timeout SECONDS [--kernel-prefix JSON]
+        [--memory-mb N --file-mb N]
 
-The grader starts it inside the sandbox (see `grading`), writes a one-time token on its stdin,
-and reads its stdout: each line is the token followed by a JSON report of one code cell (its
-`grading` metadata, what it printed to stdout and to stderr, error, seconds, first line). The
-kernel's own stdout and stderr go nowhere, so what a submission prints cannot pass for a report. A cell that runs past the timeout is
-interrupted and reported as a `CellTimeoutError`; the next cell runs. The kernel talks to this
-worker over IPC sockets in the working directory: no ports, no network.
+The grader starts it outside the sandbox, writes a one-time token on its stdin, and reads its
+stdout: each line is the token followed by a JSON report of one code cell (its `grading` metadata,
+what it printed to stdout and to stderr, error, seconds, first line). Only the kernel runs in the
+sandbox: `--kernel-prefix` is the bubblewrap command put in front of the kernel's (see `sandbox`),
+so student code runs in another pid namespace and cannot reach this process, its memory or its
+stdout. The kernel's own stdout and stderr go nowhere. A cell that runs past the timeout is
+interrupted and reported as a `CellTimeoutError`; a kernel that does not stop is killed with its
+sandbox. The kernel talks to this worker over IPC sockets in the working directory: no ports, no network.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +28,21 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
+from course_lib.tools.sandbox import Limits, limiter
+
 STDERR_SHOWN = 2000  # characters of a cell's stderr kept for the feedback
+GRACE = 10  # seconds a kernel has to answer an interrupt before it is killed
+TEXT_KEPT = 20_000  # characters of what a cell printed kept for the comparison (and the feedback's diff)
+CUT = "\n[output cut: a cell's output is kept up to {} characters]\n"
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel behind `prefix` (the sandbox's command; empty: no sandbox)."""
+
+    prefix: tuple[str, ...] = ()
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
 
 
 def cell_text(cell: nbformat.NotebookNode) -> str:
@@ -35,7 +53,8 @@ def cell_text(cell: nbformat.NotebookNode) -> str:
             parts.append(output.text)
         elif output.output_type in ("execute_result", "display_data") and "text/plain" in output.data:
             parts.append(output.data["text/plain"] + "\n")
-    return "".join(parts)
+    text = "".join(parts)
+    return text if len(text) <= TEXT_KEPT else text[:TEXT_KEPT] + CUT.format(TEXT_KEPT)
 
 
 def cell_stderr(cell: nbformat.NotebookNode) -> str:
@@ -58,28 +77,42 @@ def cell_error(cell: nbformat.NotebookNode) -> str | None:
     return None
 
 
-def execute_cells(notebook: Path, cell_timeout: float, report: Callable[[dict], None]) -> None:
-    """Execute every code cell of `notebook` in a new kernel, calling `report(dict)` after each."""
+def execute_cells(
+    notebook: Path, cell_timeout: float, report: Callable[[dict], None], prefix: list[str], limits: Limits
+) -> None:
+    """Execute every code cell of `notebook` in a new kernel started behind `prefix`, calling `report(dict)` after each."""
     nb = nbformat.read(notebook, as_version=4)
     timeout_error = f"CellTimeoutError: the cell ran past the cell timeout ({cell_timeout:g} s) and was interrupted"
     client = NotebookClient(
         nb, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True, kernel_name="python3",
         resources={"metadata": {"path": str(notebook.parent)}},
     )  # fmt: skip
-    client.km = AsyncKernelManager(kernel_name="python3", transport="ipc")  # nbclient's timeouts need the async one
-    with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cleanup_kc=True):
+    client.km = SandboxedKernelManager(kernel_name="python3", transport="ipc")  # nbclient's timeouts need async
+    client.km.prefix = tuple(prefix)
+    # interrupt by a message on the control channel: a SIGINT to the process group would stop bwrap itself
+    client.km.kernel_spec.interrupt_mode = "message"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    with client.setup_kernel(**quiet, preexec_fn=limiter(limits), cleanup_kc=True):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
             start = time.perf_counter()
+            watchdog = threading.Timer(cell_timeout + GRACE, _kill, [client.km])  # for a kernel deaf to interrupts
+            watchdog.start()
             try:
                 client.execute_cell(cell, index)
                 error, died = cell_error(cell), False
             except Exception as e:  # noqa: BLE001 (the kernel died: report this cell, stop)
                 error, died = f"{type(e).__name__}: {e}", True
+            finally:
+                watchdog.cancel()
             seconds = time.perf_counter() - start
             if seconds >= cell_timeout and error and error.startswith("KeyboardInterrupt"):
                 error = timeout_error  # the interrupt nbclient sent when the cell ran out of time
+            elif died and seconds >= cell_timeout + GRACE:
+                error = (
+                    f"{timeout_error}, ignored the interrupt and was stopped with its kernel; later cells did not run"
+                )
             grading = cell.metadata.get("grading", {})
             report(
                 {"grading": grading, "text": cell_text(cell), "stderr": cell_stderr(cell), "error": error,
@@ -89,10 +122,20 @@ def execute_cells(notebook: Path, cell_timeout: float, report: Callable[[dict], 
                 return
 
 
+def _kill(km: AsyncKernelManager) -> None:
+    """Stop the kernel at once: its sandbox (bwrap) first, which takes every process inside with it."""
+    process = getattr(km.provisioner, "process", None)
+    if process is not None:
+        process.kill()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_lib.tools.cell_runner", description=__doc__)
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--cell-timeout", type=float, required=True)
+    parser.add_argument("--kernel-prefix", type=json.loads, default=[], help="the sandbox command, a JSON list")
+    parser.add_argument("--memory-mb", type=int, default=Limits().memory_mb)
+    parser.add_argument("--file-mb", type=int, default=Limits().file_mb)
     args = parser.parse_args(argv)
     token = sys.stdin.readline().strip()
     out = sys.stdout
@@ -101,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         out.write(token + json.dumps(line) + "\n")
         out.flush()
 
-    execute_cells(args.notebook.resolve(), args.cell_timeout, report)
+    limits = Limits(memory_mb=args.memory_mb, file_mb=args.file_mb)
+    execute_cells(args.notebook.resolve(), args.cell_timeout, report, args.kernel_prefix, limits)
     return 0
 
 

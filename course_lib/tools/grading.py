@@ -1,16 +1,18 @@
-"""Grade a class: every student's notebooks run in a sandbox, checked against the reference, points in a gradebook.
+"""Grade a class: every student's notebooks run with a sandboxed kernel, checked against the reference, points in a gradebook.
 
 For each course notebook a submission answers, the grader builds the notebook to run from the
 student's cells plus the reference's own check cells and hidden tests (read before any student
 code starts), parameterized for the tiny data. The cell runner (`cell_runner`) executes it in a
-fresh kernel, in a throwaway working directory holding only that copy, inside a bubblewrap (`bwrap`)
-sandbox with no network and a read-only file system except that directory. Without a usable
-bubblewrap it refuses to grade (`SandboxMissing`) unless told `sandbox=False` (`--no-sandbox`).
-An exercise earns its points when its solution cell runs, each visible check prints what the
-reference printed (nbval's comparison, as text), and each hidden test prints what the reference
-printed. Only stdout is compared: what a cell writes to stderr (a warning, say) is shown in the
-feedback for the student's own cells and the visible checks, and never costs points. The reference
-notebook is graded first, the same way, to record what it prints.
+fresh kernel, in a throwaway working directory holding only that copy; the kernel alone runs in
+the bubblewrap sandbox `sandbox` describes. Without a usable bubblewrap it refuses to grade
+(`SandboxMissing`) unless told `sandbox=False` (`--no-sandbox`). A solution cell that uses what
+its exercise does not allow (`exercise_rules`), or code that changes what the checks rely on,
+costs points before anything runs. An exercise earns its points when its solution cell runs, each
+visible check prints what the reference printed (nbval's comparison, as text), and each hidden
+test prints what the reference printed. Only stdout is compared: what a cell writes to stderr (a
+warning, say) is shown in the feedback for the student's own cells and the visible checks, and
+never costs points. The reference notebook is graded first, the same way, to record what it
+prints. Students who hand in the same code are listed for the instructor (`similarity`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
-import functools
 import io
 import json
 import os
 import queue
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -41,10 +41,11 @@ from tqdm.auto import tqdm
 
 from course_lib import atomic
 from course_lib.data import tiny
-from course_lib.tools import assignments, exercise_rules, jobs, similarity
+from course_lib.tools import assignments, exercise_rules, jobs, sandbox, similarity
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.course_map import BY_FILENAME
-from course_lib.tools.notebooks import run_parameters
+from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS, run_parameters
+from course_lib.tools.sandbox import NO_SANDBOX, Limits, SandboxMissing
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -60,17 +61,10 @@ class GradeOptions:
     timeout: float = 900.0
     data_dir: Path | None = None
     sandbox: bool = True
+    limits: Limits = field(default_factory=Limits)
+    hidden: tuple[Path, ...] = ()  # folders the kernel must not see (the reference, submissions, output)
 
 
-class SandboxMissing(RuntimeError):
-    """bubblewrap cannot confine student code here, and grading without it was not asked for."""
-
-
-NO_SANDBOX = (
-    "bubblewrap (`bwrap`) is not installed or cannot make a sandbox here, so student code would run with "
-    "your rights: your files, the network, the other students' work. Install it (Debian/Ubuntu: "
-    "`sudo apt-get install bubblewrap`), or pass --no-sandbox to grade without one (trusted submissions only)."
-)
 UNSANDBOXED = (
     "# Graded without a sandbox\n\nThis class was graded with `--no-sandbox`: student code ran with the grader's "
     "rights (files, network, processes). A hostile submission could have changed any file here, this "
@@ -203,64 +197,22 @@ def parameterized(nb: nbformat.NotebookNode, stem: str, workdir: Path) -> tuple[
 
 
 # read-only file system, no network, own process ids, gone when the grader goes
-SANDBOX = [
-    "--ro-bind",
-    "/",
-    "/",
-    "--dev",
-    "/dev",
-    "--proc",
-    "/proc",
-    "--unshare-net",
-    "--unshare-pid",
-    "--die-with-parent",
-]
-
-
-def sandbox_prefix(workdir: Path) -> list[str]:
-    """The bubblewrap command that confines a process to `workdir` (its only writable folder).
-
-    SandboxMissing if bubblewrap cannot make the sandbox here.
-    """
-    bwrap = _usable_bwrap()
-    if bwrap is None:
-        raise SandboxMissing(NO_SANDBOX)
-    return [bwrap, *SANDBOX, "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
-
-
-def sandbox_available() -> bool:
-    """True if bubblewrap can confine student code on this machine."""
-    return _usable_bwrap() is not None
-
-
-@functools.cache
-def _usable_bwrap() -> str | None:
-    """bwrap's path if it is installed and allowed to make the sandbox here (user namespaces); tried once."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None or subprocess.run([bwrap, *SANDBOX, "true"], check=False, capture_output=True).returncode:
-        return None
-    return bwrap
-
-
 def run_cells(nb: nbformat.NotebookNode, workdir: Path, options: GradeOptions) -> tuple[list[dict], str | None]:
-    """Run `nb` in `workdir` (sandboxed where possible); the cell reports, and why it stopped early, if it did."""
+    """Run `nb` in `workdir`, its kernel sandboxed unless told not to; the cell reports, and why it stopped early."""
     path = workdir / "submission.ipynb"
     nbformat.write(nb, path)
-    env = {**os.environ, "HOME": str(workdir), "TMPDIR": str(workdir), "MPLCONFIGDIR": str(workdir / ".matplotlib")}
-    env["JUPYTER_RUNTIME_DIR"] = str(workdir / ".jupyter")
-    if options.data_dir is not None:
-        env["COURSE_DATA_DIR"] = str(options.data_dir)
+    readable = [options.data_dir] if options.data_dir else []
+    covered = [*options.hidden, CHECKOUT_NOTEBOOKS, Path.home()]
+    kernel_prefix = sandbox.prefix(workdir, covered, readable) if options.sandbox else []
     runner = [
-        sys.executable,
-        "-m",
-        "course_lib.tools.cell_runner",
-        str(path),
-        "--cell-timeout",
-        str(options.cell_timeout),
-    ]
+        sys.executable, "-m", "course_lib.tools.cell_runner", str(path), "--cell-timeout", str(options.cell_timeout),
+        "--kernel-prefix", json.dumps(kernel_prefix), "--memory-mb", str(options.limits.memory_mb),
+        "--file-mb", str(options.limits.file_mb),
+    ]  # fmt: skip
+    env = sandbox.environment(workdir, options.data_dir)
     token = secrets.token_hex(16)
     proc = subprocess.Popen(
-        [*(sandbox_prefix(workdir) if options.sandbox else []), *runner], cwd=workdir, env=env, text=True,
+        runner, cwd=workdir, env=env, text=True,
         start_new_session=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     proc.stdin.write(token + "\n")
@@ -471,7 +423,7 @@ def grade_class(
     """
     if not submissions.is_dir():
         raise FileNotFoundError(f"no folder {submissions}: pass the folder that holds one folder per student")
-    if options.sandbox and not sandbox_available():
+    if options.sandbox and not sandbox.available():
         raise SandboxMissing(NO_SANDBOX)
     entries = sorted(submissions.iterdir())
     skipped = {p.name: reason for p in entries if (reason := _not_a_student(p))}
@@ -486,6 +438,8 @@ def grade_class(
             f"no student folder in {submissions} holds a course notebook; each student's folder must hold "
             "notebooks named as the course's, e.g. alice/02_softmax_cross_entropy.ipynb"
         )
+    hidden = (*options.hidden, submissions.resolve(), out.resolve(), notebooks.resolve())
+    options = dataclasses.replace(options, hidden=hidden)
     local = dataclasses.replace(options, data_dir=options.data_dir or tiny_data_dir())
     tasks = {}
     for stem in stems:

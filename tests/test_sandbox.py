@@ -1,0 +1,98 @@
+"""Each promise of the sandbox (see `course_lib.tools.sandbox`), tested by a kernel that tries to break it."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.tools import grading, sandbox
+from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
+
+pytestmark = [
+    pytest.mark.notebooks,
+    pytest.mark.skipif(
+        not sandbox.available(), reason="bubblewrap is not installed or not allowed here; CI installs it"
+    ),
+]
+ATTACKS = {  # name -> a cell that prints what it could reach
+    "environment": "import os\nprint(sorted(k for k in os.environ if k.startswith('COURSE_SECRET')))",
+    "grader's /tmp": "import os\nprint([n for n in os.listdir('/tmp') if n.startswith('course-secret')])",
+    "reference": "import os\nprint([n for n in os.listdir(REFERENCE) if n.endswith('.ipynb')])",
+    "hidden folder": "import os\nprint(os.listdir(HIDDEN))",
+    "runner": "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == [1, 2])",
+    "network": "import socket\ntry:\n    socket.create_connection(('127.0.0.1', PORT), timeout=2)\n    print('reached')\n"
+    "except OSError:\n    print('no network')",
+    "rights": "import os\nprint(os.getuid(), open('/proc/self/status').read().split('CapEff:')[1].split()[0])",
+    "memory": "try:\n    block = bytearray(8 * 2**30)\n    print('8 GiB granted')\nexcept MemoryError:\n    print('MemoryError')",
+    "file size": "try:\n    with open('big', 'wb') as f:\n        f.write(bytes(300 * 2**20))\n    print('300 MiB written')\n"
+    "except OSError as e:\n    print(type(e).__name__)",
+    "leftover": "import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)\nprint('started')",
+}
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory):
+    """One kernel runs every attack; returns what each cell printed, and the leftover check."""
+    root = tmp_path_factory.mktemp("sandbox")
+    hidden = root / "hidden"
+    hidden.mkdir()
+    (hidden / "gradebook.csv").write_text("alice,4\n")
+    secret_tmp = Path("/tmp") / f"course-secret-{os.getpid()}"
+    secret_tmp.write_text("x")
+    listener = __import__("socket").create_server(("127.0.0.1", 0))
+    setup = f"REFERENCE, HIDDEN, PORT = {str(CHECKOUT_NOTEBOOKS)!r}, {str(hidden)!r}, {listener.getsockname()[1]}"
+    cells = [nbformat.v4.new_code_cell(setup)] + [
+        nbformat.v4.new_code_cell(textwrap.dedent(c)) for c in ATTACKS.values()
+    ]
+    for cell, key in zip(cells[1:], ATTACKS):
+        cell.metadata["grading"] = {"exercise": "attack", "key": key}
+    workdir = root / "work"
+    workdir.mkdir()
+    os.environ["COURSE_SECRET_TOKEN"] = "s3cret"
+    try:
+        options = grading.GradeOptions(cell_timeout=60, timeout=300, hidden=(hidden,))
+        reports, stopped = grading.run_cells(nbformat.v4.new_notebook(cells=cells), workdir, options)
+    finally:
+        del os.environ["COURSE_SECRET_TOKEN"]
+        secret_tmp.unlink()
+        listener.close()
+    printed = {r["grading"]["key"]: (r["error"] or r["text"].strip()) for r in reports if r["grading"]}
+    sleepers = [p for p in os.listdir("/proc") if p.isdigit() and _command(p) == "sleep 1000"]
+    return printed | {"stopped": stopped, "sleepers": sleepers}
+
+
+def _command(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""
+
+
+def test_the_kernel_sees_none_of_the_graders_variables(attacked):
+    assert attacked["environment"] == "[]"
+
+
+def test_the_kernel_has_its_own_tmp_and_cannot_see_the_reference_or_hidden_folders(attacked):
+    assert attacked["grader's /tmp"] == "[]"
+    assert attacked["reference"] == "[]", "the course's reference notebooks are covered"
+    assert attacked["hidden folder"] == "[]", "submissions and the output folder are covered"
+
+
+def test_the_runner_is_out_of_reach_and_the_kernel_has_no_network_or_rights(attacked):
+    assert attacked["runner"] == "True", "only the sandbox's init and the kernel are in its pid namespace"
+    assert attacked["network"] == "no network"
+    assert attacked["rights"] == "65534 0000000000000000", "nobody, without capabilities"
+
+
+def test_memory_and_file_size_are_limited(attacked):
+    assert attacked["memory"] == "MemoryError"
+    assert attacked["file size"].startswith(("OSError", "File too large")) or "File size limit" in attacked["file size"]
+
+
+def test_every_process_a_submission_started_is_gone_when_it_ends(attacked):
+    assert attacked["leftover"] == "started"
+    assert attacked["sleepers"] == [], "a process the kernel started outlived its grading"
