@@ -1,0 +1,20 @@
+"""`course_lib.tools.notebooks`: `course promote` copies a run back over its source, minus the run's metadata."""
+
+from __future__ import annotations
+
+import nbformat
+
+from course_lib.tools import cli
+from tools.fake_notebooks import GOOD
+
+
+def test_promote_drops_the_injected_parameters_and_run_metadata(fake_course, tmp_path):
+    out = tmp_path / "out"
+    cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "good"])
+    target = tmp_path / "promoted.ipynb"
+    assert cli.main(["promote", str(out / "notebooks" / GOOD.name), str(target)]) == 0
+    promoted = nbformat.read(target, as_version=4)
+    assert [c.source for c in promoted.cells] == [c.source for c in nbformat.read(fake_course / GOOD.name, 4).cells]
+    assert "papermill" not in promoted.metadata
+    assert not any({"papermill", "execution"} & set(c.metadata) for c in promoted.cells)
+    assert all(c.execution_count for c in promoted.cells), "the outputs of the run are kept"
