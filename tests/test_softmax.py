@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from course_lib import softmax
 from course_lib import softmax as ref
 
 
@@ -51,3 +52,35 @@ def test_naive_softmax_overflows_where_the_stable_one_does_not():
         assert np.isnan(ref.softmax_naive(z)).any()
     np.testing.assert_allclose(ref.softmax(z), [1.0, 0.0])
     assert ref.cross_entropy(np.array([0.0, -1000.0]), np.array([0.0, 1.0])) == pytest.approx(1000.0)
+
+
+ROWS = np.array([[1.0, 2.0, 3.0], [10.0, -5.0, 0.0]])  # rows with different maxima and sums
+
+
+def test_softmax_references_work_row_by_row():
+    for f in (softmax.softmax_naive, softmax.softmax):
+        p = f(ROWS)
+        assert p.shape == ROWS.shape
+        np.testing.assert_allclose(p.sum(axis=1), [1.0, 1.0])
+        np.testing.assert_allclose(p[1], np.exp(ROWS[1]) / np.exp(ROWS[1]).sum())
+    np.testing.assert_allclose(softmax.logsumexp(ROWS), np.log(np.exp(ROWS).sum(axis=1)))
+    np.testing.assert_allclose(
+        softmax.sparse_cross_entropy(ROWS, np.array([2, 1])), -np.log(softmax.softmax(ROWS)[[0, 1], [2, 1]])
+    )
+    assert softmax.sparse_cross_entropy(ROWS[:1], np.array([0])).shape == (1,)
+
+
+def test_logsumexp_shifts_each_row_by_its_own_maximum():
+    """Shifting by the batch's maximum instead would underflow the small row to log(0)."""
+    rows = np.array([[1000.0, 1000.0], [0.0, 0.0]])
+    np.testing.assert_allclose(softmax.logsumexp(rows), [1000.0 + np.log(2.0), np.log(2.0)])
+    assert softmax.logsumexp(np.zeros((1, 3))).shape == (1,)
+
+
+def test_references_take_any_leading_axes():
+    """Logits of shape (..., classes): a batch of sequences works like a flat batch of its rows."""
+    z = np.arange(24.0).reshape(2, 4, 3) % 5
+    labels = np.array([[0, 1, 2, 0], [2, 2, 1, 0]])
+    flat = softmax.sparse_cross_entropy(z.reshape(8, 3), labels.reshape(8))
+    np.testing.assert_allclose(softmax.sparse_cross_entropy(z, labels), flat.reshape(2, 4))
+    np.testing.assert_allclose(softmax.logsumexp(z), softmax.logsumexp(z.reshape(8, 3)).reshape(2, 4))

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from course_lib import training
 
@@ -60,3 +61,35 @@ def test_swap_exchanges_and_swaps_back():
 def test_weight_average_refuses_a_decay_outside_0_1(decay):
     with pytest.raises(ValueError, match="decay"):
         training.WeightAverage(decay)
+
+
+def test_timed_fit_cuts_an_endless_dataset_into_epochs_and_runs_callbacks():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(
+        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
+    x = np.random.default_rng(0).random((8, 2)).astype(np.float32)
+    endless = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4).repeat()
+    finite = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4)
+    steps = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(batch))
+    history, seconds = training.timed_fit(
+        model, endless, 3, finite, log_every=None, steps_per_epoch=5, callbacks=[counter]
+    )
+    assert len(steps) == 15 and len(history["val_accuracy"]) == 3 and seconds > 0
+
+
+def test_epoch_table_prints_a_header_every_nth_epoch_the_last_and_where_early_stopping_ended():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(
+        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
+    x = np.random.default_rng(0).random((8, 2)).astype(np.float32)
+    lines: list[str] = []
+    model.fit(x, np.arange(8) % 2, epochs=7, verbose=0, callbacks=[training.EpochTable(3, print_fn=lines.append)])
+    assert lines[0].split() == ["epoch", "loss", "accuracy", "seconds"]
+    assert [int(line.split()[0]) for line in lines[1:]] == [3, 6, 7]
+    lines.clear()
+    stop = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch == 3))
+    model.fit(x, np.arange(8) % 2, epochs=9, verbose=0, callbacks=[stop, training.EpochTable(3, print_fn=lines.append)])
+    assert [int(line.split()[0]) for line in lines[1:]] == [3, 4]

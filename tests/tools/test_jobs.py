@@ -12,9 +12,9 @@ import time
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
-from test_runner import BAD, GOOD, fake_course  # noqa: F401 (a fixture)
 
 from course_lib.tools import cli, sweep
+from tools.fake_notebooks import BAD, GOOD
 
 PARAMETERS = """rate: float = 0.5
 steps: int = 2
@@ -125,7 +125,7 @@ def test_a_sweep_on_an_existing_cluster_started_from_the_command_line(toy, tmp_p
 
 
 @pytest.mark.notebooks
-def test_course_run_with_two_workers_keeps_course_order_and_the_failed_notebook(fake_course, tmp_path):  # noqa: F811
+def test_course_run_with_two_workers_keeps_course_order_and_the_failed_notebook(fake_course, tmp_path):
     out = tmp_path / "out"
     code = cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--workers", "2"])
     assert code == 1

@@ -1,4 +1,5 @@
-"""Grading: released copies, hidden tests and points, a class of honest and wrong answers graded into a gradebook."""
+"""Grading: the class folder, the graded notebook with its hidden tests, a class of honest and wrong answers graded
+into a gradebook. Reading and releasing an assignment: test_assignments.py; what a cell printed: test_cell_runner.py."""
 
 from __future__ import annotations
 
@@ -12,19 +13,15 @@ from grading_helpers import (
     EX2,
     REFERENCE,
     STEM,
-    check_cells,
     exercise_check,
     exercise_lines,
     grade,
     points,
     reference_solutions,
-    released,
     solved,
 )
 
-from course_lib.tools import assignments, cell_runner, cli, grading, sandbox
-from course_lib.tools.exercise_rules import RULES
-from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
+from course_lib.tools import assignments, cli, grading, sandbox
 
 # ---------------------------------------------------------------- the class folder and the gradebook (no kernel)
 
@@ -98,81 +95,7 @@ def test_a_student_name_a_spreadsheet_would_run_is_written_as_text(name, tmp_pat
         assert next(csv.DictReader(f))["student"] == "'" + name
 
 
-def test_only_stdout_counts_as_what_a_cell_printed_and_stderr_is_cut():
-    cell = nbformat.v4.new_code_cell(outputs=[
-        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
-        nbformat.v4.new_output("stream", name="stderr", text="Warning: x" * 500),
-        nbformat.v4.new_output("execute_result", data={"text/plain": "2"}),
-    ])  # fmt: skip
-    assert cell_runner.cell_text(cell) == "1\n2\n"
-    assert cell_runner.cell_stderr(cell).endswith(" [...]") and len(cell_runner.cell_stderr(cell)) < 2010
-
-
-# ---------------------------------------------------------------- reading and releasing (no kernel)
-
-
-def test_the_assignment_lists_exercises_points_checks_and_hidden_tests():
-    assignment = assignments.read_assignment(REFERENCE)
-    assert [(e.name, e.points, len(e.checks), len(e.hidden)) for e in assignment.exercises] == [
-        (EX1, 2, 1, 1),
-        (EX2, 2, 1, 1),
-    ]
-    assert assignment.exercises[0].hidden[0].name == "logits never shown, some in the thousands"
-    assert assignment.max_points == 4
-
-
-def test_every_course_exercise_declares_its_points():
-    for path in sorted(CHECKOUT_NOTEBOOKS.glob("*.ipynb")):
-        for exercise in assignments.read_assignment(path).exercises:
-            assert exercise.points > 0 and exercise.checks, f"{path.name}: {exercise.name}"
-
-
-def test_an_exercise_without_points_or_with_a_broken_hidden_marker_is_refused(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell("### Exercise 1: twice"),
-        nbformat.v4.new_code_cell("def twice(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION"),
-    ]
-    nbformat.write(nb, tmp_path / "nb.ipynb")
-    with pytest.raises(
-        ValueError, match=r"exercise twice declares no points; end its markdown heading with '\(N points\)'"
-    ):
-        assignments.read_assignment(tmp_path / "nb.ipynb")
-    nb.cells[0].source += " (3 points)"
-    nb.cells.append(nbformat.v4.new_code_cell("# BEGIN HIDDEN TESTS\nprint(twice(4))"))
-    nbformat.write(nb, tmp_path / "nb.ipynb")
-    with pytest.raises(ValueError, match="lacks its BEGIN/END HIDDEN TESTS pair"):
-        assignments.read_assignment(tmp_path / "nb.ipynb")
-
-
-def test_release_removes_solutions_hidden_tests_and_outputs_and_keeps_the_checks():
-    reference, student = nbformat.read(REFERENCE, as_version=4), released()
-    sources = [c.source for c in student.cells if c.cell_type == "code"]
-    assert sum(assignments.PLACEHOLDER in s for s in sources) == 2
-    assert not any("shifted = z - z.max" in s or "HIDDEN" in s for s in sources)
-    assert all(not c.outputs and c.execution_count is None for c in student.cells if c.cell_type == "code")
-    assert [c.source for c in check_cells(student)] == [c.source for c in check_cells(reference)]
-    assert len(student.cells) == len(reference.cells) - 2  # the two hidden-test cells
-    rule = f"    # This exercise {RULES[EX1].says()}.\n    # BEGIN SOLUTION"
-    assert sum(rule in s for s in sources) == 1, "the released cell says what the exercise may use"
-
-
-def test_release_accepts_nbgraders_spelling_of_the_solution_markers(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION")]
-    assert assignments.release(nb).cells[0].source == (
-        f"def f():\n    # BEGIN SOLUTION\n    {assignments.PLACEHOLDER}\n    # END SOLUTION"
-    )
-
-
-def test_release_from_the_command_line_and_a_clear_error_for_a_broken_notebook(tmp_path, capsys):
-    assert cli.main(["release", str(REFERENCE), "--out", str(tmp_path / "out")]) == 0
-    assert nbformat.read(tmp_path / "out" / REFERENCE.name, as_version=4).cells
-    broken = tmp_path / "broken.ipynb"
-    broken.write_text("{not json")
-    assert cli.main(["release", str(broken), "--out", str(tmp_path / "out")]) == 2
-    assert "is not a readable notebook" in capsys.readouterr().err
-    assert not (tmp_path / "out" / "broken.ipynb").exists()
+# ---------------------------------------------------------------- the graded notebook, bad class folders (no kernel)
 
 
 def test_the_graded_notebook_puts_the_hidden_tests_after_the_checks_and_drops_planted_ones():

@@ -1,4 +1,4 @@
-"""LRN layer and reference; CIFAR-10 record pipelines (tf.data and the TF1 queue runners)."""
+"""`course_lib.cifar_records`: CIFAR-10 record pipelines (tf.data and TF1 queue runners), test views, the hold-out."""
 
 from __future__ import annotations
 
@@ -8,40 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib import cifar_records, lrn, models
+from course_lib import cifar_records
 from course_lib.data import tiny
-
-
-@pytest.mark.parametrize("params", [lrn.TUTORIAL_PARAMS, lrn.COOKBOOK_PARAMS, lrn.ALEXNET_PARAMS])
-def test_lrn_reference_matches_tensorflow(params):
-    x = np.random.default_rng(0).normal(0, 5, size=(2, 3, 3, 11)).astype(np.float32)
-    np.testing.assert_allclose(lrn.lrn_reference(x, **params), tf.nn.lrn(x, **params).numpy(), rtol=1e-5, atol=1e-6)
-
-
-def test_lrn_model_saves_and_reloads_with_identical_predictions(tmp_path):
-    import keras
-
-    model = models.cifar10_lrn_cnn()
-    x = np.random.default_rng(1).normal(size=(4, 24, 24, 3)).astype(np.float32)
-    model.save(tmp_path / "m.keras")
-    reloaded = keras.models.load_model(tmp_path / "m.keras")
-    np.testing.assert_array_equal(model.predict(x, verbose=0), reloaded.predict(x, verbose=0))
-    assert reloaded.get_layer("norm2").get_config()["alpha"] == pytest.approx(0.001 / 9)
-
-
-def test_l2_term_is_the_tutorials_weight_decay_times_l2_loss():
-    model = models.cifar10_lrn_cnn(weight_decay=0.004)
-    kernels = [model.get_layer(name).kernel for name in ("local3", "local4")]
-    expected = 0.004 * sum(float(tf.nn.l2_loss(k)) for k in kernels)
-    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
-
-
-def test_conv_weight_decay_adds_the_conv_kernels_to_the_l2_term():
-    model = models.cifar10_lrn_cnn(weight_decay=0.004, conv_weight_decay=0.0005)
-    dense = sum(float(tf.nn.l2_loss(model.get_layer(name).kernel)) for name in ("local3", "local4"))
-    conv = sum(float(tf.nn.l2_loss(model.get_layer(name).kernel)) for name in ("conv1", "conv2"))
-    assert float(sum(model.losses)) == pytest.approx(0.004 * dense + 0.0005 * conv, rel=1e-5)
-    assert len(models.cifar10_lrn_cnn().losses) == 2  # the tutorial's network: dense layers only
 
 
 @pytest.fixture
@@ -160,16 +128,3 @@ def test_holdout_and_keep_reject_sizes_that_do_not_fit(record_file):
             cifar_records.holdout([path], size, seed=0)
     with pytest.raises(ValueError, match="keep has 19 entries but the files hold 20 records"):
         cifar_records.records([path], keep=np.ones(19, bool))
-
-
-def test_lrn_layer_with_a_non_default_parameter_set_reloads_that_set(tmp_path):
-    import keras
-
-    params = {"depth_radius": 3, "bias": 2.5, "alpha": 3e-3, "beta": 0.6}  # no parameter at its default
-    model = keras.Sequential([keras.Input((3, 3, 8)), lrn.LocalResponseNormalization(**params, name="lrn")])
-    x = np.random.default_rng(2).normal(0, 4, size=(2, 3, 3, 8)).astype(np.float32)
-    model.save(tmp_path / "m.keras")
-    reloaded = keras.models.load_model(tmp_path / "m.keras")
-    config = reloaded.get_layer("lrn").get_config()
-    assert {k: config[k] for k in params} == pytest.approx(params)
-    np.testing.assert_allclose(reloaded.predict(x, verbose=0), lrn.lrn_reference(x, **params), rtol=1e-5, atol=1e-6)

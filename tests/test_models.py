@@ -1,12 +1,63 @@
-"""The capstone's airbench network: patch whitening, identity-initialised convolutions, BN settings."""
+"""`course_lib.models`: the notebooks' networks. The BN CNNs, the LRN CNN's weight decay, and the capstone's airbench
+network (patch whitening, identity-initialised convolutions, BN settings)."""
 
 from __future__ import annotations
 
+import itertools
+
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from course_lib import models
+
+
+def test_published_bn_cnn_has_the_published_parameter_counts():
+    model = models.published_bn_cnn()
+    non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    assert (model.count_params(), non_trainable) == (159_018, 512)
+
+
+def test_conv_bn_net_standardizes_its_input_and_outputs_logits():
+    model = models.conv_bn_net((8, 16, 16), mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.2))
+    assert model.output_shape == (None, 10)
+    standardized = model.get_layer("standardize")(np.full((1, 32, 32, 3), 0.5, np.float32)).numpy()
+    np.testing.assert_allclose(standardized[0, 0, 0], [0.0, 0.5, 1.0], atol=1e-5)
+
+
+@pytest.mark.parametrize("norm", ["none", "before", "after"])
+def test_small_cnn_places_batch_normalization_as_asked(norm):
+    kinds = [type(layer).__name__ for layer in models.small_cnn(norm).layers]
+    pairs = list(itertools.pairwise(kinds))
+    assert {
+        "none": "BatchNormalization" not in kinds,
+        "before": ("BatchNormalization", "ReLU") in pairs,
+        "after": ("ReLU", "BatchNormalization") in pairs,
+    }[norm]
+
+
+def test_small_cnn_rejects_unknown_placement():
+    with pytest.raises(ValueError, match="'none', 'before' or 'after'"):
+        models.small_cnn("middle")
+
+
+def test_l2_term_is_the_tutorials_weight_decay_times_l2_loss():
+    model = models.cifar10_lrn_cnn(weight_decay=0.004)
+    kernels = [model.get_layer(name).kernel for name in ("local3", "local4")]
+    expected = 0.004 * sum(float(tf.nn.l2_loss(k)) for k in kernels)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_conv_weight_decay_adds_the_conv_kernels_to_the_l2_term():
+    model = models.cifar10_lrn_cnn(weight_decay=0.004, conv_weight_decay=0.0005)
+    dense = sum(float(tf.nn.l2_loss(model.get_layer(name).kernel)) for name in ("local3", "local4"))
+    conv = sum(float(tf.nn.l2_loss(model.get_layer(name).kernel)) for name in ("conv1", "conv2"))
+    assert float(sum(model.losses)) == pytest.approx(0.004 * dense + 0.0005 * conv, rel=1e-5)
+    assert len(models.cifar10_lrn_cnn().losses) == 2  # the tutorial's network: dense layers only
+
+
+# ---------------------------------------------------------------- the capstone's airbench network
 
 
 def _correlated_images(n=300, seed=0):

@@ -1,14 +1,113 @@
-"""Offline paths: a copy already in the cache, an unpacked mirror folder, the mirror switch, the error text."""
+"""`course_lib.data.store`: where a dataset is found (the cache, an archive, a mirror's folder) or downloaded from,
+what is verified and what is kept; driven through the loaders."""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 
 import pytest
 
 from course_lib import data
-from course_lib.data import fetch
+from course_lib.data import fetch, store
+
+# ---------------------------------------------------------------- downloads
+# Each loader's download path against a loopback server: good file, checksum mismatch, cut connection.
+
+
+LOADERS = {
+    "mnist-npz": lambda d: data.load_mnist(fmt="npz", data_dir=d),
+    "mnist-idx": lambda d: data.load_mnist(fmt="idx", data_dir=d),
+    "cifar10-binary": lambda d: data.load_cifar10(fmt="binary", data_dir=d),
+    "cifar10-python": lambda d: data.load_cifar10(fmt="python", data_dir=d),
+}
+
+
+@pytest.mark.parametrize("name", LOADERS)
+def test_download_verifies_and_caches(name, data_dir, serve_as_official, server, leftovers):
+    dataset = serve_as_official(name, "good")
+    (x_train, y_train), (_, y_test) = LOADERS[name](data_dir)
+    assert (len(y_train), len(y_test)) == dataset.counts
+    assert x_train.dtype == "uint8" and int(y_train.max()) <= 9
+    assert leftovers(data_dir) == []
+    _, requests = server
+    first = len(requests)
+    assert first == len(dataset.files)
+    LOADERS[name](data_dir)
+    assert len(requests) == first, "a cached, verified file must not be downloaded again"
+
+
+@pytest.mark.parametrize("name", LOADERS)
+def test_checksum_mismatch_keeps_nothing(name, data_dir, serve_as_official, leftovers):
+    dataset = serve_as_official(name, "mismatch")
+    with pytest.raises(data.ChecksumMismatchError, match="expected sha256:0000") as err:
+        LOADERS[name](data_dir)
+    assert "deleted" in str(err.value)
+    assert not (data_dir / dataset.subdir / dataset.files[0].filename).exists()
+    assert leftovers(data_dir) == []
+
+
+@pytest.mark.parametrize("name", LOADERS)
+def test_cut_connection_keeps_nothing_and_next_call_recovers(name, data_dir, serve_as_official, leftovers):
+    dataset = serve_as_official(name, "cut")
+    with pytest.raises(data.DataNotFoundError, match="connection closed after") as err:
+        LOADERS[name](data_dir)
+    assert dataset.files[0].url in str(err.value)
+    assert [p for p in data_dir.rglob("*") if p.is_file()] == []
+    assert leftovers(data_dir) == []
+    serve_as_official(name, "good")
+    (_, y_train), _ = LOADERS[name](data_dir)
+    assert len(y_train) == dataset.counts[0]
+
+
+def test_interrupt_mid_download_keeps_nothing(data_dir, serve_as_official, monkeypatch, leftovers):
+    serve_as_official("cifar10-binary", "good")
+
+    def interrupted(remote, out):
+        out.write(b"partial bytes")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fetch, "_transfer", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        data.load_cifar10(fmt="binary", data_dir=data_dir)
+    assert list(data_dir.rglob("*")) == []
+
+
+def test_verified_cache_is_not_rehashed(data_dir, serve_as_official, monkeypatch):
+    serve_as_official("mnist-npz", "good")
+    data.load_mnist(fmt="npz", data_dir=data_dir)
+    calls = []
+    monkeypatch.setattr(fetch, "file_digest", lambda *a: calls.append(a) or "never")
+    data.load_mnist(fmt="npz", data_dir=data_dir)
+    assert calls == []
+
+
+def test_a_cached_file_that_changed_is_verified_again_and_refused(data_dir, serve_as_official):
+    serve_as_official("mnist-npz", "good")
+    data.load_mnist(fmt="npz", data_dir=data_dir)
+    cached = data_dir / "mnist.npz"
+    raw = bytearray(cached.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # same size; a new modification time
+    cached.write_bytes(bytes(raw))
+    with pytest.raises(data.ChecksumMismatchError, match="Checksum mismatch for"):
+        data.load_mnist(fmt="npz", data_dir=data_dir)
+
+
+def test_archive_is_extracted_once(data_dir, serve_as_official, monkeypatch):
+    serve_as_official("cifar10-python", "good")
+    data.load_cifar10(fmt="python", data_dir=data_dir)
+    monkeypatch.setattr(fetch, "extract", lambda *a: pytest.fail("re-extracted a cached archive"))
+    data.load_cifar10(fmt="python", data_dir=data_dir)
+
+
+def test_every_file_of_a_multi_file_download_is_marked_verified(data_dir, serve_as_official):
+    """The marker folder exists after the first file: the others must still get their markers."""
+    dataset = serve_as_official("mnist-idx", "good")
+    data.load_mnist(fmt="idx", data_dir=data_dir)
+    assert [fetch.is_marked(data_dir / dataset.subdir / r.filename, "checksum") for r in dataset.files] == [True] * 4
+
+
+# ---------------------------------------------------------------- offline
+# A copy already in the cache, an unpacked mirror folder, the mirror switch, the error text.
 
 
 def test_nothing_available_names_file_places_url_and_fixes(data_dir, monkeypatch, offline):
@@ -99,40 +198,6 @@ def test_data_dir_comes_from_argument_then_environment_then_home(data_dir, monke
     assert data.store.cache_dir(data_dir) == data_dir
 
 
-def test_status_says_what_is_present_without_downloading(data_dir, tiny_files, offline):
-    shutil.copy(tiny_files / "mnist.npz", data_dir)
-    data.load_cifar10("tiny", fmt="binary", data_dir=tiny_files)
-    shutil.copytree(tiny_files / "tiny-v1" / "cifar-10-batches-bin", data_dir / "cifar-10-batches-bin")
-    status = data.status(data_dir)
-    assert status["mnist-npz"] == f"present: {data_dir / 'mnist.npz'}"
-    assert status["cifar10-binary"] == f"unpacked: {data_dir / 'cifar-10-batches-bin'}"
-    assert status["cifar10-python"] == "missing: https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-    assert status["mnist-idx"].startswith("missing: https://storage.googleapis.com/cvdf-datasets/mnist/")
-    assert status["mnist-idx"].endswith(" ...")
-    assert sorted(p.name for p in data_dir.iterdir()) == ["cifar-10-batches-bin", "mnist.npz"], "nothing fetched"
-
-
-def test_unknown_source_is_a_clear_error(data_dir):
-    with pytest.raises(ValueError, match="data source must be one of"):
-        data.load_mnist("imagenet", data_dir=data_dir)
-
-
-def test_cifar10_image_folders_are_written_once_from_the_python_batches(
-    data_dir, tiny_files, serve_as_official, offline, leftovers, monkeypatch
-):
-    serve_as_official("cifar10-python")
-    shutil.copy(tiny_files / "cifar-10-python.tar.gz", data_dir)
-    root = data.cifar10_image_folders(data_dir=data_dir)
-    assert sorted(p.name for p in root.iterdir()) == ["test", "train"]
-    assert len(list((root / "train").rglob("*.png"))) == 500 and len(list((root / "test").rglob("*.png"))) == 200
-    assert sorted(p.name for p in (root / "train").iterdir()) == sorted(data.CIFAR_CLASSES)
-    assert leftovers(data_dir) == []
-    monkeypatch.setattr(
-        "course_lib.data.write_class_folders", lambda *a, **k: pytest.fail("the image tree was written again")
-    )
-    assert data.cifar10_image_folders(data_dir=data_dir) == root
-
-
 def _flip_one_byte(data: bytes, at: int) -> bytes:
     return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
 
@@ -198,17 +263,6 @@ def test_a_local_file_that_differs_is_refused_with_both_checksums_and_the_mirror
     assert "COURSE_ACCEPT_MIRROR=1" in str(caught.value) and local.exists()
 
 
-def test_verification_is_remembered_only_for_a_checksum_match(data_dir, tiny_files, serve_as_official, offline):
-    """A file accepted by structure (a mirror's copy) is not thereby taken for the official bytes."""
-    remote = serve_as_official("mnist-npz", "good").files[0]
-    local = data_dir / remote.filename
-    shutil.copy(tiny_files / remote.filename, local)
-    assert fetch.verify(local, remote) and fetch.is_marked(local, "checksum")
-    fetch.mark(local, "structure")
-    official = dataclasses.replace(remote, checksum="sha256:" + "0" * 64)
-    assert not fetch.verify(local, official)
-
-
 def test_a_copy_accepted_by_structure_is_remembered_as_such(data_dir, tiny_files, serve_as_official, offline):
     remote = serve_as_official("mnist-npz", "mismatch").files[0]
     local = data_dir / remote.filename
@@ -220,3 +274,11 @@ def test_a_copy_accepted_by_structure_is_remembered_as_such(data_dir, tiny_files
 def test_download_false_is_honoured_without_the_offline_switch(data_dir, offline):
     with pytest.raises(data.DataNotFoundError, match="downloads are off"):
         data.store.ensure(data.catalog.DATASETS["mnist-npz"], data_dir, download=False)
+
+
+@pytest.mark.parametrize(
+    "value, on", [("1", True), ("true", True), ("Yes", True), (" ON ", True), ("", False), ("0", False), ("off", False)]
+)
+def test_switches_in_the_environment_read_like_words(monkeypatch, value, on):
+    monkeypatch.setenv("COURSE_OFFLINE", value)
+    assert store._env_flag("COURSE_OFFLINE") is on

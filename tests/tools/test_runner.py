@@ -5,36 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from course_lib.tools import cli, runner
 from course_lib.tools.course_map import KeyFigure, Notebook
-
-GOOD = Notebook("00_good.ipynb", "writes a figure", figures=(KeyFigure("answer", "the answer", "42"),))
-BAD = Notebook("01_bad.ipynb", "raises half way", figures=(KeyFigure("answer", "the answer"),))
-
-
-def _notebook(path, body: str) -> None:
-    params = new_code_cell('metrics_path: str = ""  # where the key figures go', metadata={"tags": ["parameters"]})
-    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    nbformat.write(new_notebook(cells=[params, new_code_cell(body)], metadata=kernel), path)
-
-
-@pytest.fixture
-def fake_course(tmp_path, monkeypatch):
-    """A two-notebook course in `tmp_path/notebooks`: one writes its figure, one raises."""
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
-    _notebook(
-        folder / GOOD.name, "from course_lib.metrics import save_metrics\nsave_metrics(metrics_path, {'answer': 42})"
-    )
-    _notebook(folder / BAD.name, "raise RuntimeError('broken on purpose')")
-    (tmp_path / "results" / "metrics").mkdir(parents=True)
-    (tmp_path / "results" / "metrics" / "status.json").write_text(json.dumps({"00_good": "ok, 600 s"}))
-    monkeypatch.setattr(runner, "NOTEBOOKS", (GOOD, BAD))
-    return folder
+from tools.fake_notebooks import BAD, GOOD, write_notebook
 
 
 def test_a_failing_notebook_is_kept_as_failed_and_the_run_goes_on(fake_course, tmp_path, capsys):
@@ -73,7 +48,7 @@ def test_an_interrupted_run_keeps_the_older_figures(fake_course, tmp_path, monke
 
 
 def test_a_notebook_that_succeeds_without_figures_is_ok_and_leaves_no_older_figures(fake_course, tmp_path):
-    _notebook(fake_course / GOOD.name, "print('no figures this time')")
+    write_notebook(fake_course / GOOD.name, "print('no figures this time')")
     older = tmp_path / "out" / "metrics" / "00_good.json"
     older.parent.mkdir(parents=True)
     older.write_text(json.dumps({"answer": 41}))
@@ -130,33 +105,3 @@ def test_results_table_puts_measured_beside_published():
     assert "| 07_demo | ok, 30 s | test accuracy | 0.9220 | 73% (paper) |" in table
     assert "| training time, s | 28.3 | — |" in table
     assert "| x | — | — |" in table
-
-
-def test_every_subcommand_has_help(capsys):
-    for sub in ("run", "prepare-nbval", "promote", "release", "grade", "sweep"):
-        with pytest.raises(SystemExit) as exit_:
-            cli.main([sub, "--help"])
-        assert exit_.value.code == 0 and f"usage: course {sub}" in capsys.readouterr().out
-
-
-def test_promote_drops_the_injected_parameters_and_run_metadata(fake_course, tmp_path):
-    out = tmp_path / "out"
-    cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "good"])
-    target = tmp_path / "promoted.ipynb"
-    assert cli.main(["promote", str(out / "notebooks" / GOOD.name), str(target)]) == 0
-    promoted = nbformat.read(target, as_version=4)
-    assert [c.source for c in promoted.cells] == [c.source for c in nbformat.read(fake_course / GOOD.name, 4).cells]
-    assert "papermill" not in promoted.metadata
-    assert not any({"papermill", "execution"} & set(c.metadata) for c in promoted.cells)
-    assert all(c.execution_count for c in promoted.cells), "the outputs of the run are kept"
-
-
-def test_promote_drops_what_hidden_tests_printed_and_keeps_every_other_output(tmp_path):
-    hidden = "# BEGIN HIDDEN TESTS\n# hidden test: secret\nprint(42)\n# END HIDDEN TESTS"
-    cells = [new_code_cell("print(1)"), new_code_cell(hidden)]
-    for k, cell in enumerate(cells, 1):
-        cell.execution_count, cell.outputs = k, [nbformat.v4.new_output("stream", name="stdout", text=f"{k}\n")]
-    nbformat.write(new_notebook(cells=cells), tmp_path / "executed.ipynb")
-    assert cli.main(["promote", str(tmp_path / "executed.ipynb"), str(tmp_path / "promoted.ipynb")]) == 0
-    promoted = nbformat.read(tmp_path / "promoted.ipynb", as_version=4).cells
-    assert promoted[0].outputs[0].text == "1\n" and promoted[1].outputs == [] and promoted[1].execution_count == 2

@@ -1,0 +1,42 @@
+"""`course_lib.augment`: random crops, translations and flips."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from course_lib import augment
+
+
+def test_random_crop_with_padding_translates_by_at_most_pad_pixels():
+    tf.random.set_seed(0)
+    images = tf.constant(np.random.default_rng(0).random((16, 8, 8, 1)), tf.float32)
+    out = augment.random_crop(images, 8, pad=2).numpy()
+    padded = np.pad(images.numpy(), [(0, 0), (2, 2), (2, 2), (0, 0)], mode="reflect")
+    for k in range(16):
+        shifts = [
+            (dy, dx)
+            for dy in range(5)
+            for dx in range(5)
+            if np.array_equal(out[k], padded[k, dy : dy + 8, dx : dx + 8])
+        ]
+        assert shifts, f"image {k} is not a window of its padded image"
+    assert len({out[k].tobytes() for k in range(16)}) > 1
+
+
+def test_translate_shifts_down_and_right_with_reflected_edges():
+    images = np.arange(2 * 5 * 5 * 3, dtype=np.float32).reshape(2, 5, 5, 3)
+    out = augment.translate(tf.constant(images), 1, -2).numpy()
+    np.testing.assert_array_equal(out[:, 1:, :3], images[:, :4, 2:])  # row r comes from r - 1, column c from c + 2
+    np.testing.assert_array_equal(out[:, 0], images[:, 1, list(range(2, 5)) + [3, 2]])  # reflected edges
+    np.testing.assert_array_equal(augment.translate(tf.constant(images), 0, 0).numpy(), images)
+
+
+def test_random_flip_mirrors_about_half_the_images():
+    tf.random.set_seed(0)
+    images = tf.constant(np.random.default_rng(0).random((200, 4, 4, 1)), tf.float32)
+    out = augment.random_flip(images).numpy()
+    flipped = [np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images.numpy())]
+    kept = [np.array_equal(o, i) for o, i in zip(out, images.numpy())]
+    assert all(f or k for f, k in zip(flipped, kept))
+    assert 60 < sum(flipped) < 140
