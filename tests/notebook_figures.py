@@ -99,6 +99,7 @@ FLOORS: dict[str, dict[str, Floor]] = {  # figure paths: nested keys joined by "
     },
     "04_cifar10_lrn_cnn": {
         "short_test_accuracy": NearestClassMean(CIFAR), "long_last_weights_val_accuracy": NearestClassMean(CIFAR, -0.15),
+        "long_averaged_val_accuracy": NearestClassMean(CIFAR), "long_test_accuracy": NearestClassMean(CIFAR),
     },
     "05_l2_regularization": {
         "plain_val_accuracy": NearestClassMean(MNIST, -0.05), "l2_val_accuracy": NearestClassMean(MNIST, -0.05),
@@ -130,8 +131,6 @@ FLOORS: dict[str, dict[str, Floor]] = {  # figure paths: nested keys joined by "
     },
 }  # fmt: skip
 UNFLOORED = {  # figures a correct tiny run may leave at chance: only checked to be accuracies
-    # the average of 150 steps sits at chance on validation (0.14 with oneDNN off, 1 thread); its test score too
-    "04_cifar10_lrn_cnn": ("long_averaged_val_accuracy", "long_test_accuracy"),
     "08_batch_normalization": ("best_without_bn",),  # no BN, 3 tiny epochs: 0.18 with seed 43
 }
 ABLATION = {"published network", "no augmentation", "Adam 1e-3, constant", "no label smoothing"}  # notebook 07
@@ -186,10 +185,11 @@ def cifar10_lrn_cnn(m: dict) -> None:
     clears_floors("04_cifar10_lrn_cnn", m)
     assert m["long_steps"] == 150 and m["short_steps"] == 100, "the tiny runs train a fixed number of steps"
     rates, views = m["peak_lr_validation_accuracy"], m["view_validation_accuracy"]
-    assert m["long_peak_lr"] == float(max(rates, key=rates.get)), "the peak rate is the best on validation"
-    assert m["long_views"] == max(views, key=views.get), "the test views are the best on validation"
+    best = {str(float(r)): v for r, v in rates.items()}  # ties: any of the best is a right choice
+    assert best[str(m["long_peak_lr"])] == max(rates.values()), "the peak rate is the best on validation"
+    assert views[m["long_views"]] == max(views.values()), "the test views are the best on validation"
     weights = {"last": m["long_last_weights_val_accuracy"], "averaged": m["long_averaged_val_accuracy"]}
-    assert m["long_weights"] == max(weights, key=weights.get), "the weights kept are the better on validation"
+    assert weights[m["long_weights"]] == max(weights.values()), "the weights kept are the better on validation"
 
 
 def l2_regularization(m: dict) -> None:

@@ -97,7 +97,7 @@ def test_the_nearest_class_mean_baseline_is_far_above_chance():
     ("stem", "key", "broken"),
     [
         ("03_mnist_cnn", "optimizer_chosen", "SGD"),
-        ("04_cifar10_lrn_cnn", "long_views", "ten views"),
+        ("04_cifar10_lrn_cnn", "long_views", "centre crop"),
         ("04_cifar10_lrn_cnn", "long_peak_lr", 0.05),
         ("07_cifar10_batchnorm_cnn", "improved_peak_lr", 0.4),
         ("10_cifar10_speed_capstone", "tta", "mirror"),
@@ -119,6 +119,7 @@ def test_other_relations_fail_when_broken():
             "batch_statistics_accuracy"] | {"1": 0.5}}),
         ("03_mnist_cnn", {"cnn_epochs_run": 0}),
         ("04_cifar10_lrn_cnn", {"long_steps": 100}),
+        ("05_l2_regularization", {"l2_chosen": not runs["05_l2_regularization"]["l2_chosen"]}),
     ]  # fmt: skip
     for stem, change in broken:
         with pytest.raises(AssertionError):

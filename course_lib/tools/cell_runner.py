@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import threading
@@ -31,6 +32,8 @@ from nbclient import NotebookClient
 from course_lib.tools.sandbox import Limits, limiter
 
 STDERR_SHOWN = 2000  # characters of a cell's stderr kept for the feedback
+RUNNER_MEMORY = 3 * 2**30  # bytes of address space for this process (a flood of output stops it, not the grader)
+ERROR_KEPT = 2000  # characters of an error message kept
 GRACE = 10  # seconds a kernel has to answer an interrupt before it is killed
 TEXT_KEPT = 20_000  # characters of what a cell printed kept for the comparison (and the feedback's diff)
 CUT = "\n[output cut: a cell's output is kept up to {} characters]\n"
@@ -73,19 +76,21 @@ def cell_error(cell: nbformat.NotebookNode) -> str | None:
     """`Name: message` of the error a code cell raised, or None."""
     for output in cell.get("outputs", []):
         if output.output_type == "error":
-            return f"{output.ename}: {output.evalue}"
+            text = f"{output.ename}: {output.evalue}"
+            return text if len(text) <= ERROR_KEPT else text[:ERROR_KEPT] + " [...]"
     return None
 
 
 def execute_cells(
-    notebook: Path, cell_timeout: float, report: Callable[[dict], None], prefix: list[str], limits: Limits
-) -> None:
+    notebook: Path, cell_timeout: float, report: Callable[[dict], None], prefix: list[str], limits: Limits,
+    kernel_dir: Path | None = None,
+) -> None:  # fmt: skip
     """Execute every code cell of `notebook` in a new kernel started behind `prefix`, calling `report(dict)` after each."""
     nb = nbformat.read(notebook, as_version=4)
     timeout_error = f"CellTimeoutError: the cell ran past the cell timeout ({cell_timeout:g} s) and was interrupted"
     client = NotebookClient(
         nb, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True, kernel_name="python3",
-        resources={"metadata": {"path": str(notebook.parent)}},
+        resources={"metadata": {"path": str(kernel_dir or notebook.parent)}},
     )  # fmt: skip
     client.km = SandboxedKernelManager(kernel_name="python3", transport="ipc")  # nbclient's timeouts need async
     client.km.prefix = tuple(prefix)
@@ -133,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_lib.tools.cell_runner", description=__doc__)
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--cell-timeout", type=float, required=True)
+    parser.add_argument("--kernel-dir", type=Path, default=None, help="the kernel's working folder (the notebook's)")
     parser.add_argument("--kernel-prefix", type=json.loads, default=[], help="the sandbox command, a JSON list")
     parser.add_argument("--memory-mb", type=int, default=Limits().memory_mb)
     parser.add_argument("--file-mb", type=int, default=Limits().file_mb)
@@ -145,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         out.flush()
 
     limits = Limits(memory_mb=args.memory_mb, file_mb=args.file_mb)
-    execute_cells(args.notebook.resolve(), args.cell_timeout, report, args.kernel_prefix, limits)
+    own = resource.getrlimit(resource.RLIMIT_AS)[1]  # the runner keeps every output in memory: cap it too
+    resource.setrlimit(resource.RLIMIT_AS, (min(RUNNER_MEMORY, own if own > 0 else RUNNER_MEMORY), own))
+    execute_cells(args.notebook.resolve(), args.cell_timeout, report, args.kernel_prefix, limits, args.kernel_dir)
     return 0
 
 

@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from course_lib import atomic
 from course_lib.data import tiny
-from course_lib.tools import assignments, exercise_rules, jobs, sandbox, similarity
+from course_lib.tools import assignments, cell_runner, exercise_rules, jobs, sandbox, similarity
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.course_map import BY_FILENAME
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS, run_parameters
@@ -96,9 +96,12 @@ class NotebookResult:
 def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> tuple[nbformat.NotebookNode, dict]:
     """The student's cells with the reference's checks and hidden tests in place; problems found, by exercise.
 
-    A student cell with hidden-test markers is dropped, and grading tags a student put in cell
-    metadata are ignored; a check cell is found by its exact source. Hidden tests go right after
-    the exercise's last visible check (or its solution cell).
+    A student cell with hidden-test markers is dropped; every cell's metadata (but a `parameters`
+    tag) and saved outputs are dropped, so no tag can skip a check and no saved output can stand in
+    for one. A check cell is found by its exact source; the solution is the last cell that defines
+    the exercise's function (parsed: a definition inside a string does not count), and another cell
+    that binds that name costs the exercise. Hidden tests go right after the exercise's last
+    visible check (or its solution cell).
     """
     problems: dict[str, list[str]] = {e.name: [] for e in assignment.exercises}
     cells = []
@@ -108,14 +111,22 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
             problems[owner].append("a cell with hidden-test markers was in the submission; it was removed")
             continue
         cells.append(copy.deepcopy(cell))
-        cells[-1].metadata.pop("grading", None)  # only the grader tags cells
+        tags = ["parameters"] if "parameters" in cell.get("metadata", {}).get("tags", []) else []
+        cells[-1].metadata = {"tags": tags}  # only the grader tags cells; nbclient skips cells by tag
+        if cells[-1].cell_type == "code":
+            cells[-1].outputs, cells[-1].execution_count = [], None
     for exercise in assignment.exercises:
-        solution = next((i for i, c in enumerate(cells) if _defines(c, exercise.name)), None)
+        solution = next((i for i in reversed(range(len(cells))) if _defines(cells[i], exercise.name)), None)
         if solution is None:
             problems[exercise.name].append(f"no solution cell defining `{exercise.name}` was found")
             continue
         _tag(cells[solution], exercise.name, "solution", "solution")
         problems[exercise.name] += _outside_rule(exercise.name, cells[solution].source)
+        problems[exercise.name] += [
+            f"the cell starting `{cell_runner.first_line(c)}` binds `{exercise.name}` again, outside its solution cell"
+            for i, c in enumerate(cells)
+            if i != solution and c.cell_type == "code" and exercise_rules.rebinds(c.source, exercise.name)
+        ]
         last = solution
         for k, source in enumerate(exercise.checks):
             found = next((i for i, c in enumerate(cells) if c.cell_type == "code" and _same(c.source, source)), None)
@@ -166,7 +177,7 @@ def _owner(cells: list, assignment: Assignment) -> str | None:
 
 
 def _defines(cell: nbformat.NotebookNode, name: str) -> bool:
-    return cell.cell_type == "code" and any(m["name"] == name for m in assignments.DEFINES.finditer(cell.source))
+    return cell.cell_type == "code" and exercise_rules.defines(cell.source, name)
 
 
 def _same(a: str, b: str) -> bool:
@@ -199,20 +210,21 @@ def parameterized(nb: nbformat.NotebookNode, stem: str, workdir: Path) -> tuple[
 # read-only file system, no network, own process ids, gone when the grader goes
 def run_cells(nb: nbformat.NotebookNode, workdir: Path, options: GradeOptions) -> tuple[list[dict], str | None]:
     """Run `nb` in `workdir`, its kernel sandboxed unless told not to; the cell reports, and why it stopped early."""
-    path = workdir / "submission.ipynb"
+    path, kernel_dir = workdir / "submission.ipynb", workdir / "kernel"  # the kernel sees kernel/ only
     nbformat.write(nb, path)
+    kernel_dir.mkdir()
     readable = [options.data_dir] if options.data_dir else []
-    covered = [*options.hidden, CHECKOUT_NOTEBOOKS, Path.home()]
-    kernel_prefix = sandbox.prefix(workdir, covered, readable) if options.sandbox else []
+    covered = [*options.hidden, CHECKOUT_NOTEBOOKS.parent, Path.home()]
+    kernel_prefix = sandbox.prefix(kernel_dir, covered, readable) if options.sandbox else []
     runner = [
-        sys.executable, "-m", "course_lib.tools.cell_runner", str(path), "--cell-timeout", str(options.cell_timeout),
-        "--kernel-prefix", json.dumps(kernel_prefix), "--memory-mb", str(options.limits.memory_mb),
-        "--file-mb", str(options.limits.file_mb),
+        sys.executable, "-P", "-m", "course_lib.tools.cell_runner", str(path), "--kernel-dir", str(kernel_dir),
+        "--cell-timeout", str(options.cell_timeout), "--kernel-prefix", json.dumps(kernel_prefix),
+        "--memory-mb", str(options.limits.memory_mb), "--file-mb", str(options.limits.file_mb),
     ]  # fmt: skip
-    env = sandbox.environment(workdir, options.data_dir)
+    env = sandbox.environment(kernel_dir, options.data_dir)
     token = secrets.token_hex(16)
     proc = subprocess.Popen(
-        runner, cwd=workdir, env=env, text=True,
+        runner, cwd=kernel_dir, env=env, text=True,
         start_new_session=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     proc.stdin.write(token + "\n")

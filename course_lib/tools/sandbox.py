@@ -2,10 +2,12 @@
 
 Only the kernel runs inside; the cell runner that talks to it, reads its results and reports them
 to the grader stays outside, in another pid namespace (see `cell_runner`). Inside, the kernel
-- sees the file system read-only, its own working folder read-write, and an empty private `/tmp`;
-- does not see the course's reference notebooks, the submissions, the output folder or the
-  grader's home folder (each is covered by an empty folder), nor any variable of the grader's
-  environment but `ENVIRONMENT`'s;
+- sees the file system read-only, its own working folder read-write, an empty private `/tmp`
+  (256 MiB) and `/dev/shm` (64 MiB), and an empty `/run` (no host sockets: D-Bus, Docker);
+- does not see the course's checkout (reference notebooks, their copies, git history), the
+  submissions, the output folder or the grader's home folder: each is covered by an empty folder,
+  with only the interpreter, its packages, `course_lib` and the tiny data shown again, read-only;
+  nor any variable of the grader's environment but `ENVIRONMENT`'s;
 - has no network, its own pid, IPC and UTS namespaces, no capabilities, and runs as `nobody`
   in its own user namespace;
 - dies with its runner, and every process it started dies with it (the pid namespace ends);
@@ -26,8 +28,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-FLAGS = [
-    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+FLAGS = [  # /tmp and /dev/shm are memory: sized, as RLIMIT_AS does not count them; /run holds host sockets
+    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--size", str(256 * 2**20), "--tmpfs", "/tmp",
+    "--size", str(64 * 2**20), "--tmpfs", "/dev/shm", "--size", str(2**20), "--tmpfs", "/run",
     "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-user",
     "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL", "--die-with-parent",
     "--unsetenv", "JPY_PARENT_PID",  # ipykernel would take the sandbox's pid 1 for a dead parent and quit
@@ -58,21 +61,26 @@ class Limits:
 def prefix(workdir: Path, hidden: Iterable[Path] = (), readable: Iterable[Path] = ()) -> list[str]:
     """The bubblewrap command that runs a kernel confined to `workdir`.
 
-    `hidden` folders that exist here are covered by an empty folder; `readable` ones (the tiny data)
-    are shown read-only even inside a hidden one. SandboxMissing if bubblewrap cannot run here.
+    `hidden` folders that exist here are covered by an empty folder; what the kernel needs inside
+    one — the interpreter, its packages, `course_lib`, the `readable` folders (the tiny data) — is
+    shown again, read-only. SandboxMissing if bubblewrap cannot run here.
     """
     bwrap = usable_bwrap()
     if bwrap is None:
         raise SandboxMissing(NO_SANDBOX)
-    covers = [a for p in dict.fromkeys(hidden) if p.is_dir() and not _holds_python(p) for a in ("--tmpfs", str(p))]
-    shown = [a for p in readable if p.is_dir() for a in ("--ro-bind", str(p), str(p))]
-    return [bwrap, *FLAGS, *covers, *shown, "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    covered = [p.resolve() for p in dict.fromkeys(hidden) if p.is_dir()]
+    needed = [p.resolve() for p in (*_interpreter(), *readable) if p.is_dir()]
+    shown = [p for p in dict.fromkeys(needed) if any(c == p or c in p.parents for c in covered)]
+    return [
+        bwrap, *FLAGS, *[a for c in covered for a in ("--size", str(2**20), "--tmpfs", str(c))],
+        *[a for p in shown for a in ("--ro-bind", str(p), str(p))],
+        "--bind", str(workdir), str(workdir), "--chdir", str(workdir),
+    ]  # fmt: skip
 
 
-def _holds_python(folder: Path) -> bool:
-    """True if `folder` holds the interpreter or course_lib itself: hiding it would stop the kernel."""
-    needed = [Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parents[2]]
-    return any(n == folder.resolve() or folder.resolve() in n.parents for n in needed)
+def _interpreter() -> list[Path]:
+    """What a kernel needs to start: the environment, the Python it is built on, and course_lib."""
+    return [Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parents[1]]
 
 
 def environment(workdir: Path, data_dir: Path | None) -> dict[str, str]:

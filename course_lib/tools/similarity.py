@@ -67,9 +67,13 @@ def _bound_names(function: ast.FunctionDef) -> set[str]:
 def fingerprint(source: str, name: str) -> tuple[str, int] | None:
     """(hash, size in AST nodes) of function `name` in `source` once normalised; None if absent or empty."""
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
+        return _fingerprint(source, name)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):  # unreadable (too deep, say): never matched
         return None
+
+
+def _fingerprint(source: str, name: str) -> tuple[str, int] | None:
+    tree = ast.parse(source)
     function = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
     if function is None or _is_placeholder(function):
         return None

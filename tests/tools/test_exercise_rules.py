@@ -39,7 +39,7 @@ ROUTES = [  # (exercise, solution body, what the refusal names): the routes issu
     ("my_softmax", "return np.softmax(z)", "`np.softmax`"),
     ("binary_cross_entropy_from_logit", "return tf.nn.weighted_cross_entropy_with_logits(y, z, 1).numpy()", "`tf"),
     ("manual_gradients", "with tf.GradientTape() as t:\n        pass\n    return t", "`tf.GradientTape`"),
-    ("manual_gradients", "return tf.autodiff.ForwardAccumulator(x, W)", "`tf.autodiff.ForwardAccumulator`"),
+    ("manual_gradients", "return tf.autodiff.ForwardAccumulator(x, W)", "`tf.autodiff"),
     ("top_k_accuracy", "return float(tf.math.in_top_k(labels, logits, k).numpy().mean())", "`tf"),
     (
         "conv_output_side",
@@ -60,7 +60,11 @@ ROUTES = [  # (exercise, solution body, what the refusal names): the routes issu
     ("my_softmax", "return eval('tf.nn.softmax')(z)", "`eval`"),
     ("my_softmax", "return getattr(np, 'soft' + 'max')(z)", "`getattr`"),
     ("my_softmax", "return __import__('tensorflow').nn.softmax(z)", "`__import__`"),
-    ("my_softmax", "import importlib\n    return importlib.import_module('scipy').special.softmax(z)", "`importlib`"),
+    (
+        "my_softmax",
+        "import importlib\n    return importlib.import_module('scipy').special.softmax(z)",
+        "`import importlib`",
+    ),
     ("my_softmax", "return np.__dict__['exp'](z)", "`np.__dict__`"),
     ("my_softmax", "import tensorflow as np\n    return np.nn.softmax(z)", "`import tensorflow`"),
     ("my_softmax", "np = z\n    return np", "rebinding `np`"),
@@ -92,6 +96,7 @@ def test_changing_what_the_checks_rely_on_is_tampering(cell):
 
 def test_ordinary_cells_are_not_tampering():
     assert tampering("x = np.zeros(3)\nx[0] = 1\nos.environ['A'] = '1'\nmodel.trainable = False") == []
+    assert tampering("try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    print(type(e).__name__)") == []
 
 
 def test_the_rule_reads_as_a_sentence():
@@ -100,3 +105,71 @@ def test_the_rule_reads_as_a_sentence():
         "no Python loop"
     )
     assert exercise_rules.ARITHMETIC.says().startswith("may use `math`")
+
+
+HOSTILE = [  # routes a hostile review found around the first version of these rules
+    ("my_softmax", "return np.f2py.sys.modules['tensorflow'].nn.softmax(z).numpy()", "`np.f2py"),
+    ("my_softmax", "ev = np.ma.core.builtins.eval\n    return ev('z')", "builtins"),
+    ("my_softmax", "return np.ma.core.operator.attrgetter('exp')(np)(z)", "operator"),
+    ("my_softmax", "return z.__class__.__mro__", "`z.__class__`"),
+    ("my_softmax", "return type(np)", "`type`"),
+    ("my_softmax", "return x[0].softmax_v2(z)", "softmax_v2"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "body", "named"), HOSTILE, ids=[b[:40] for _, b, _ in HOSTILE])
+def test_the_hostile_reviews_routes_are_refused(exercise, body, named):
+    test_a_shortcut_is_refused_with_a_message_naming_it(exercise, body, named)
+
+
+def test_a_binding_that_never_runs_does_not_make_an_outside_name_allowed():
+    source = "if 0:\n    H = None\n\n\ndef my_softmax(z):\n    return H(z)\n"
+    assert any("`H`, defined outside" in line for line in violations(source, RULES["my_softmax"]))
+    hidden_in_another_function = "def unused():\n    H = None\n\n\ndef my_softmax(z):\n    return H(z)\n"
+    assert any("`H`, defined outside" in line for line in violations(hidden_in_another_function, RULES["my_softmax"]))
+
+
+def test_honest_code_the_first_rules_refused_is_allowed():
+    source = """
+class Shift:
+    def __init__(self, by):
+        self.by = by
+
+
+def _centre(v):
+    return v - v.max(axis=1, keepdims=True)
+
+
+def my_softmax(z):
+    _z = _centre(z)
+    if not hasattr(_z, "shape"):
+        raise RuntimeError("an array please")
+    softmax_out = np.exp(_z)
+    rows = iter(softmax_out)
+    next(rows)
+    return softmax_out / softmax_out.sum(axis=1, keepdims=True)
+"""
+    assert violations(source, RULES["my_softmax"]) == []
+
+
+def test_code_too_deep_to_read_is_refused_not_a_crash():
+    deep = "def my_softmax(z):\n    return " + "+".join(["z"] * 5000) + "\n"
+    assert violations(deep, RULES["my_softmax"]) == ["code this grader cannot read (nested too deeply)"]
+    assert tampering(deep) == ["code this grader cannot read (nested too deeply)"]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["import builtins as b\nb.print = len", "c = checks\nc.without = None", "m = sys.modules\nm['np'].exp = abs",
+     "setattr(checks, 'without', None)", "checks.__dict__['without'] = None", "for np.round in [abs]:\n    pass",
+     "exec('checks.without = None')", "def checks():\n    pass", "from contextlib import nullcontext as checks",
+     "get_ipython().input_transformers_post.append(len)", "import numpy as tf"],
+)  # fmt: skip
+def test_tampering_through_aliases_and_hooks_is_found(cell):
+    assert tampering(cell), cell
+
+
+def test_defines_reads_code_not_strings():
+    assert exercise_rules.defines("def f(x):\n    return x\n", "f")
+    assert not exercise_rules.defines("'''\ndef f(x):\n'''\n", "f"), "a definition inside a string defines nothing"
+    assert exercise_rules.rebinds("f = lambda x: x", "f") and not exercise_rules.rebinds("g = f", "f")

@@ -187,8 +187,8 @@ def test_the_feedback_says_what_failed_and_why(graded_class):
     carl = exercise_lines(fb["carl_forbidden"], EX1)[1:]
     rule = [line for line in carl if line.startswith("  - your solution cell uses ")]
     assert rule == carl[:2], "the solution's code is refused first, by name"
-    assert "uses `tf.nn.softmax`: this exercise may use `np` and Python's built-ins" in rule[0]
-    assert "uses `tf`, defined outside this cell and not allowed here" in rule[1]
+    assert any("uses `tf.nn.softmax`: this exercise may use `np` and Python's built-ins" in line for line in rule)
+    assert any("uses `tf`, defined outside this cell and not allowed here" in line for line in rule)
     assert [line.split(": the exercise")[0] for line in carl[2:]] == [
         f"  - check 1 {forbidden}",
         "  - hidden test 'logits never shown, some in the thousands' raised ForbiddenFunctionError (the message of "
@@ -224,3 +224,18 @@ def test_a_hidden_test_that_raises_shows_the_exception_type_and_never_its_messag
     assert hidden and all("raised ValueError (the message of a hidden test is not shown)" in line for line in hidden)
     assert not any("LEAK" in line for line in hidden), "the hidden test's inputs leaked through the message"
     assert any("LEAK" in line for line in lines if "hidden test" not in line), "a visible check shows the message"
+
+
+def test_tags_saved_outputs_second_definitions_and_definitions_in_strings_earn_nothing():
+    assignment = assignments.read_assignment(REFERENCE)
+    student = solved({EX2: "'''\ndef " + EX2 + "(z, y):\n'''"})  # exercise 2's "definition" is a string
+    check = exercise_check(student, 0)
+    check.metadata["tags"] = ["skip-execution"]  # nbclient would skip it and keep the saved output below
+    check.outputs = [nbformat.v4.new_output("stream", name="stdout", text="what check 1 prints\n")]
+    student.cells.append(nbformat.v4.new_code_cell(f"{EX1} = lambda z, f=tf.nn.softmax: f(z).numpy()"))
+    nb, problems = grading.graded_notebook(student, assignment)
+    graded_check = next(c for c in nb.cells if c.metadata.get("grading", {}).get("role") == "check")
+    assert graded_check.metadata.tags == [] and graded_check.outputs == [], "no tag skips a check, no output stands in"
+    second = f"the cell starting `{EX1} = lambda z, f=tf.nn.softmax: f(z).numpy()` binds `{EX1}` again"
+    assert problems[EX1] == [f"{second}, outside its solution cell"]
+    assert problems[EX2] == [f"no solution cell defining `{EX2}` was found"]

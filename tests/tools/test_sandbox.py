@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import textwrap
 from pathlib import Path
@@ -23,6 +24,10 @@ ATTACKS = {  # name -> a cell that prints what it could reach
     "grader's /tmp": "import os\nprint([n for n in os.listdir('/tmp') if n.startswith('course-secret')])",
     "reference": "import os\nprint([n for n in os.listdir(REFERENCE) if n.endswith('.ipynb')])",
     "hidden folder": "import os\nprint(os.listdir(HIDDEN))",
+    "checkout": "import os\nprint(sorted(os.listdir(CHECKOUT)))",
+    "git history": "import os\nprint(os.path.exists(os.path.join(CHECKOUT, '.git')))",
+    "home": "import os\nprint(sorted(os.listdir(HOME)))",
+    "submission file": "import os\nprint(sorted(n for n in os.listdir('..') if n.endswith('.ipynb')))",
     "runner": "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == [1, 2])",
     "network": "import socket\ntry:\n    socket.create_connection(('127.0.0.1', PORT), timeout=2)\n    print('reached')\n"
     "except OSError:\n    print('no network')",
@@ -30,6 +35,10 @@ ATTACKS = {  # name -> a cell that prints what it could reach
     "memory": "try:\n    block = bytearray(8 * 2**30)\n    print('8 GiB granted')\nexcept MemoryError:\n    print('MemoryError')",
     "file size": "try:\n    with open('big', 'wb') as f:\n        f.write(bytes(300 * 2**20))\n    print('300 MiB written')\n"
     "except OSError as e:\n    print(type(e).__name__)",
+    "memory in /tmp": "import errno\ntry:\n    for k in range(4):\n        with open(f'/tmp/f{k}', 'wb') as f:\n"
+    "            f.write(bytes(100 * 2**20))\n    print('400 MiB in /tmp')\nexcept OSError as e:\n"
+    "    print(e.errno == errno.ENOSPC)",
+    "host sockets": "import os\nprint(os.listdir('/run'))",
     "leftover": "import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)\nprint('started')",
 }
 
@@ -44,7 +53,8 @@ def attacked(tmp_path_factory):
     secret_tmp = Path("/tmp") / f"course-secret-{os.getpid()}"
     secret_tmp.write_text("x")
     listener = __import__("socket").create_server(("127.0.0.1", 0))
-    setup = f"REFERENCE, HIDDEN, PORT = {str(CHECKOUT_NOTEBOOKS)!r}, {str(hidden)!r}, {listener.getsockname()[1]}"
+    paths = (str(CHECKOUT_NOTEBOOKS), str(CHECKOUT_NOTEBOOKS.parent), str(Path.home()), str(hidden))
+    setup = f"REFERENCE, CHECKOUT, HOME, HIDDEN = {paths!r}\nPORT = {listener.getsockname()[1]}"
     cells = [nbformat.v4.new_code_cell(setup)] + [
         nbformat.v4.new_code_cell(textwrap.dedent(c)) for c in ATTACKS.values()
     ]
@@ -78,8 +88,13 @@ def test_the_kernel_sees_none_of_the_graders_variables(attacked):
 
 def test_the_kernel_has_its_own_tmp_and_cannot_see_the_reference_or_hidden_folders(attacked):
     assert attacked["grader's /tmp"] == "[]"
-    assert attacked["reference"] == "[]", "the course's reference notebooks are covered"
+    assert attacked["reference"] == "[]" or attacked["reference"].startswith("FileNotFoundError"), "covered"
     assert attacked["hidden folder"] == "[]", "submissions and the output folder are covered"
+    shown = set(ast.literal_eval(attacked["checkout"]))
+    assert shown <= {".venv", "course_lib", "build"}, f"only what the kernel needs is shown again: {shown}"
+    assert attacked["git history"] == "False", "the checkout's history (and its copies of the reference) is covered"
+    assert "notebooks" not in attacked["home"] and ".ssh" not in attacked["home"]
+    assert attacked["submission file"] == "[]", "the notebook with the hidden tests is outside the kernel's folder"
 
 
 def test_the_runner_is_out_of_reach_and_the_kernel_has_no_network_or_rights(attacked):
@@ -91,6 +106,11 @@ def test_the_runner_is_out_of_reach_and_the_kernel_has_no_network_or_rights(atta
 def test_memory_and_file_size_are_limited(attacked):
     assert attacked["memory"] == "MemoryError"
     assert attacked["file size"].startswith(("OSError", "File too large")) or "File size limit" in attacked["file size"]
+
+
+def test_tmp_is_small_memory_and_host_sockets_are_out_of_sight(attacked):
+    assert attacked["memory in /tmp"] == "True", "/tmp is a sized tmpfs: it fills up long before the host's memory"
+    assert attacked["host sockets"] == "[]"
 
 
 def test_every_process_a_submission_started_is_gone_when_it_ends(attacked):

@@ -55,3 +55,9 @@ def test_shared_groups_students_by_exercise_largest_code_first():
     rows = similarity.shared(solutions)
     assert [(r["exercise"], r["students"]) for r in rows] == [("my_softmax", "alice; bob"), ("bce", "alice; bob")]
     assert rows[0]["nodes"] > rows[1]["nodes"] > 0
+
+
+def test_code_too_deep_to_read_is_never_matched_and_never_crashes():
+    deep = "def my_softmax(z):\n    return " + "+".join(["z"] * 1000) + "\n"
+    assert similarity.fingerprint(deep, "my_softmax") is None
+    assert similarity.shared({"a": {"my_softmax": deep}, "b": {"my_softmax": deep}}) == []
