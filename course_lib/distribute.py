@@ -356,25 +356,31 @@ def step_log(path: Path, steps_per_epoch: int, kill_at: int = 0):
     return StepLog()
 
 
+def network(job: Job, x: np.ndarray) -> keras.Model:
+    """07's modern network for `job`, standardizing its input with the per-channel statistics of the images `x`."""
+    from course_lib import models
+
+    pixels = x.reshape(-1, 3) / 255
+    return models.conv_bn_net(job.widths, tuple(pixels.mean(axis=0)), tuple(pixels.std(axis=0)))
+
+
 def train(job: Job, x: np.ndarray, y: np.ndarray, folder: Path | None = None, index: int = 0, attempt: int = 0):
     """Train `job` on `(x, y)`: under `MultiWorkerMirroredStrategy` if `TF_CONFIG` is set, else in this process.
 
     Returns `(model, report)`; the report holds the history, the steps' losses, the first epoch run and
     the speed. With a `folder` (a worker), the report and the chief's weights are written there.
     """
-    from course_lib import models, runtime
+    from course_lib import runtime
 
     multi = "TF_CONFIG" in os.environ
     strategy = tf.distribute.MultiWorkerMirroredStrategy() if multi else tf.distribute.get_strategy()
     steps = len(x) // job.global_batch
-    pixels = x.reshape(-1, 3) / 255
-    mean, std = tuple(pixels.mean(axis=0)), tuple(pixels.std(axis=0))
     runtime.seed_everything(job.seed)
     dataset = strategy.distribute_datasets_from_function(
         lambda ctx: worker_dataset(x, y, job.global_batch, ctx, job.seed, job.input_mode).repeat()
     )
     with strategy.scope():
-        model = models.conv_bn_net(job.widths, mean, std)
+        model = network(job, x)
         schedule = keras.optimizers.schedules.CosineDecay(
             0.0,
             job.epochs * steps - job.epochs * steps // 10,

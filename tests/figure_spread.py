@@ -1,6 +1,6 @@
 """Measure how far the tiny runs' key figures move with the kernels, the thread count and the seed.
 
-    python tests/figure_spread.py [--seeds 42 43] [--workers 2]
+    python tests/figure_spread.py [--seeds 42 43] [--workers 2] [--only STEM ...]
 
 Runs every notebook that `notebook_figures.CHECKS` checks on the tiny data under each setting of
 `SETTINGS` (oneDNN on/off, one or two intra-op threads: these change the kernels and the summation
@@ -8,6 +8,8 @@ order much as another CPU does), and the short notebooks (`SEEDED`) once more wi
 run's figures, the command and the CPU) and `tests/figure_spread.md` (the table). `notebook_figures.py`
 sets its floors so that every run in that file clears them by a margin; `test_figure_checks.py` checks it.
 Each run's figures are deterministic for its setting, so runs may share the CPU (`--workers`).
+`--only` remeasures the notebooks named and keeps every other run in `figure_spread.json`; the file
+then says which notebooks were remeasured, when, with what command, on which CPU.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[43], help="extra seeds for the short notebooks")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", nargs="+", metavar="STEM", help="remeasure these notebooks, keep the other runs")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
     from notebook_figures import CHECKS
@@ -99,16 +102,26 @@ def main(argv: list[str]) -> int:
     jobs = [(stem, setting, None) for setting in SETTINGS for stem in CHECKS]
     jobs += [(stem, setting, seed) for seed in args.seeds for setting in SETTINGS for stem in CHECKS
              if stem.startswith(SEEDED)]  # fmt: skip
-    record = {
+    this = {
         "command": " ".join(["python tests/figure_spread.py", *argv]),
         "cpu": cpu(),
         "date": datetime.date.today().isoformat(),
-        "runs": [],
     }
+    record, kept = this | {"runs": []}, []
+    if args.only:
+        unknown = sorted(set(args.only) - set(CHECKS))
+        if unknown:
+            parser.error(f"no figure checks for {unknown}; checked notebooks: {sorted(CHECKS)}")
+        jobs = [job for job in jobs if job[0] in args.only]
+        record = json.loads((HERE / "figure_spread.json").read_text())
+        kept = [r for r in record["runs"] if r["notebook"] not in args.only]
+        earlier = [m for m in record.get("remeasured", []) if not set(m["notebooks"]) <= set(args.only)]
+        record["remeasured"] = [*earlier, this | {"notebooks": sorted(args.only)}]
     partial = HERE / "figure_spread.partial.json"  # runs finished so far: a stopped measurement resumes
     finished = json.loads(partial.read_text())["runs"] if partial.exists() else []
+    finished = [r for r in finished if not args.only or r["notebook"] in args.only]
     done = {(r["notebook"], r["setting"], r["seed"]) for r in finished}
-    record["runs"] = finished
+    record["runs"] = kept + finished
     todo = [job for job in jobs if job not in done]
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(run_one, *job) for job in todo]
@@ -120,9 +133,10 @@ def main(argv: list[str]) -> int:
     record["runs"].sort(key=lambda r: (r["notebook"], list(SETTINGS).index(r["setting"]), r["seed"] or 0))
     (HERE / "figure_spread.json").write_text(json.dumps(record, indent=1) + "\n")
     partial.unlink(missing_ok=True)
-    intro = (
-        f"Command: `{record['command']}`, {record['date']}, {record['cpu']}.\nSeed: the notebook's own unless said.\n\n"
-    )
+    intro = f"Command: `{record['command']}`, {record['date']}, {record['cpu']}.\n"
+    for m in record.get("remeasured", []):
+        intro += f"Remeasured {', '.join(m['notebooks'])}: `{m['command']}`, {m['date']}, {m['cpu']}.\n"
+    intro += "Seed: the notebook's own unless said.\n\n"
     (HERE / "figure_spread.md").write_text(intro + table(record["runs"]) + "\n")
     return 0
 

@@ -119,6 +119,10 @@ def test_other_relations_fail_when_broken():
             "batch_statistics_accuracy"] | {"1": 0.5}}),
         ("03_mnist_cnn", {"cnn_epochs_run": 0}),
         ("04_cifar10_lrn_cnn", {"long_steps": 100}),
+        ("07b_distributed_training", {"equal_update": False}),
+        ("07b_distributed_training", {"sum_reduction_equal_update": True}),
+        ("07b_distributed_training", {"resumed_after_kill": False}),
+        ("07b_distributed_training", {"resumed_from_epoch": 0}),
     ]  # fmt: skip
     for stem, change in broken:
         with pytest.raises(AssertionError):
