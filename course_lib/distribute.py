@@ -367,8 +367,8 @@ def network(job: Job, x: np.ndarray) -> keras.Model:
 def train(job: Job, x: np.ndarray, y: np.ndarray, folder: Path | None = None, index: int = 0, attempt: int = 0):
     """Train `job` on `(x, y)`: under `MultiWorkerMirroredStrategy` if `TF_CONFIG` is set, else in this process.
 
-    Returns `(model, report)`; the report holds the history, the steps' losses, the first epoch run and
-    the speed. With a `folder` (a worker), the report and the chief's weights are written there.
+    Returns `(model, report)`; the report holds the history, the first epoch run, the images trained on
+    (all replicas together), and the time `fit` took: wall seconds and this process's CPU seconds. With a `folder` (a worker), the report and the chief's weights are written there.
     """
     from course_lib import runtime
 
@@ -397,17 +397,19 @@ def train(job: Job, x: np.ndarray, y: np.ndarray, folder: Path | None = None, in
     kill_at = job.kill_at_step if (job.kill_worker == index and attempt == 0) else 0
     log = step_log(work / f"attempt-{attempt}-worker-{index}.steps", steps, kill_at)
     callbacks = [keras.callbacks.BackupAndRestore(str(work / "backup" / f"worker-{index}"))] if job.backup else []
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     history = model.fit(
         dataset, epochs=job.epochs, steps_per_epoch=steps, callbacks=[*callbacks, log], shuffle=False, verbose=0
     )
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     epochs_run = job.epochs - log.first_epoch
     report = {
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "first_epoch": log.first_epoch,
         "replicas": strategy.num_replicas_in_sync,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,  # all the process's threads: the work, whatever else shares the CPU
+        "images": epochs_run * steps * job.global_batch,
         "images_per_second": epochs_run * steps * job.global_batch / seconds,
     }
     if folder is not None:

@@ -225,6 +225,7 @@ def distributed_training(m: dict) -> None:
 
 def distributed_training_timings(m: dict) -> None:
     assert m["one_process_images_per_second"] > 0 and m["two_workers_images_per_second"] > 0
+    assert m["one_process_cpu_seconds_per_image"] > 0 and m["two_workers_cpu_seconds_per_image"] > 0
     assert m["two_workers_job_seconds"] > 0
 
 
