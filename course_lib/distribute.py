@@ -29,6 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib import models, runtime
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the folder holding course_lib, for the workers' PYTHONPATH
 QUIET = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
 
@@ -301,7 +303,8 @@ def cpu() -> str:
     text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     field = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()[:30])}
     flags = [f for f in ("avx2", "avx512f", "avx512_bf16") if f in field.get("flags", "").split()]
-    name = f"{field.get('model name', 'unknown CPU')} (family {field.get('cpu family', '?')}, model {field.get('model', '?')})"
+    family, model = field.get("cpu family", "?"), field.get("model", "?")
+    name = f"{field.get('model name', 'unknown CPU')} (family {family}, model {model})"
     return f"{name}, {os.cpu_count()} cores, flags: {' '.join(flags) or 'none of AVX2/AVX-512/BF16'}"
 
 
@@ -358,20 +361,33 @@ def step_log(path: Path, steps_per_epoch: int, kill_at: int = 0):
 
 def network(job: Job, x: np.ndarray) -> keras.Model:
     """07's modern network for `job`, standardizing its input with the per-channel statistics of the images `x`."""
-    from course_lib import models
-
     pixels = x.reshape(-1, 3) / 255
     return models.conv_bn_net(job.widths, tuple(pixels.mean(axis=0)), tuple(pixels.std(axis=0)))
+
+
+def compiled_network(job: Job, x: np.ndarray, steps: int) -> keras.Model:
+    """`network`, compiled with 07's recipe: SGD with Nesterov momentum, warm-up then cosine decay over
+    `job.epochs * steps` steps, decoupled weight decay, label smoothing. Call it in the strategy's scope."""
+    total = job.epochs * steps
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, total - total // 10, warmup_target=job.peak_lr, warmup_steps=total // 10
+    )
+    model = network(job, x)
+    model.compile(
+        optimizer=keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=5e-3),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=job.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model
 
 
 def train(job: Job, x: np.ndarray, y: np.ndarray, folder: Path | None = None, index: int = 0, attempt: int = 0):
     """Train `job` on `(x, y)`: under `MultiWorkerMirroredStrategy` if `TF_CONFIG` is set, else in this process.
 
     Returns `(model, report)`; the report holds the history, the first epoch run, the images trained on
-    (all replicas together), and the time `fit` took: wall seconds and this process's CPU seconds. With a `folder` (a worker), the report and the chief's weights are written there.
+    (all replicas together), and the time `fit` took: wall seconds and this process's CPU seconds.
+    A worker passes its `folder`: the report and the chief's weights are written there.
     """
-    from course_lib import runtime
-
     multi = "TF_CONFIG" in os.environ
     strategy = tf.distribute.MultiWorkerMirroredStrategy() if multi else tf.distribute.get_strategy()
     steps = len(x) // job.global_batch
@@ -380,20 +396,21 @@ def train(job: Job, x: np.ndarray, y: np.ndarray, folder: Path | None = None, in
         lambda ctx: worker_dataset(x, y, job.global_batch, ctx, job.seed, job.input_mode).repeat()
     )
     with strategy.scope():
-        model = network(job, x)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0,
-            job.epochs * steps - job.epochs * steps // 10,
-            warmup_target=job.peak_lr,
-            warmup_steps=job.epochs * steps // 10,
-        )
-        optimizer = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=5e-3)
-        loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=job.label_smoothing)
-        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+        model = compiled_network(job, x, steps)
     if multi:
-        sample = (tf.zeros((1, 32, 32, 3)), tf.zeros((1, 10)))
-        _patch_keras_for_multi_worker(sample)(model)
-    work = folder or Path(tempfile.mkdtemp(prefix="course-train-"))
+        _patch_keras_for_multi_worker((tf.zeros((1, 32, 32, 3)), tf.zeros((1, 10))))(model)
+    with contextlib.ExitStack() as stack:
+        work = folder or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="course-train-")))
+        report = _fit(model, dataset, job, steps, work, index, attempt)
+    if folder is not None:
+        if index == 0:
+            np.savez(folder / "weights.npz", **{f"w{i}": w for i, w in enumerate(model.get_weights())})
+        (folder / f"attempt-{attempt}-worker-{index}.json").write_text(json.dumps(report))
+    return model, report
+
+
+def _fit(model: keras.Model, dataset, job: Job, steps: int, work: Path, index: int, attempt: int) -> dict:
+    """`model.fit` with the step log (and the kill, if this worker is to die) and `BackupAndRestore`; the report."""
     kill_at = job.kill_at_step if (job.kill_worker == index and attempt == 0) else 0
     log = step_log(work / f"attempt-{attempt}-worker-{index}.steps", steps, kill_at)
     callbacks = [keras.callbacks.BackupAndRestore(str(work / "backup" / f"worker-{index}"))] if job.backup else []
@@ -402,30 +419,21 @@ def train(job: Job, x: np.ndarray, y: np.ndarray, folder: Path | None = None, in
         dataset, epochs=job.epochs, steps_per_epoch=steps, callbacks=[*callbacks, log], shuffle=False, verbose=0
     )
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    epochs_run = job.epochs - log.first_epoch
-    report = {
+    images = (job.epochs - log.first_epoch) * steps * job.global_batch
+    return {
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "first_epoch": log.first_epoch,
-        "replicas": strategy.num_replicas_in_sync,
+        "replicas": model.distribute_strategy.num_replicas_in_sync,
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,  # all the process's threads: the work, whatever else shares the CPU
-        "images": epochs_run * steps * job.global_batch,
-        "images_per_second": epochs_run * steps * job.global_batch / seconds,
+        "images": images,
+        "images_per_second": images / seconds,
     }
-    if folder is not None:
-        if index == 0:
-            np.savez(folder / "weights.npz", **{f"w{i}": w for i, w in enumerate(model.get_weights())})
-        (folder / f"attempt-{attempt}-worker-{index}.json").write_text(json.dumps(report))
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    return model, report
 
 
 def main(argv: list[str]) -> int:
     """A worker: `python -m course_lib.distribute FOLDER INDEX ATTEMPT` (`TF_CONFIG` in the environment)."""
     folder, index, attempt = Path(argv[0]), int(argv[1]), int(argv[2])
-    import course_lib  # noqa: F401 (the course's TensorFlow defaults, before TensorFlow loads)
-
     job = Job(**json.loads((folder / "job.json").read_text()))
     job = dataclasses.replace(job, widths=tuple(job.widths))
     with np.load(folder / "data.npz") as data:
