@@ -112,6 +112,11 @@ FLOORS: dict[str, dict[str, Floor]] = {  # figure paths: nested keys joined by "
         "ablation/Adam 1e-3, constant/accuracy": NearestClassMean(CIFAR),
         "ablation/no label smoothing/accuracy": NearestClassMean(CIFAR, -0.10),
     },
+    "07b_distributed_training": {  # lowest in the spread: 0.75 (one process, oneDNN off), 0.855, 0.885
+        "one_process_test_accuracy": NearestClassMean(CIFAR, -0.10),
+        "two_workers_test_accuracy": NearestClassMean(CIFAR, -0.10),
+        "resumed_test_accuracy": NearestClassMean(CIFAR, -0.10),
+    },
     "08_batch_normalization": {
         "best_with_bn": Chance(VALIDATION),
         "batch_4_accuracy": NearestClassMean(CIFAR, -0.15),
@@ -215,6 +220,20 @@ def cifar10_batchnorm_cnn(m: dict) -> None:
     assert m["ablation_epochs"] == 3 and set(m["ablation"]) == ABLATION and len(m["ablation_full_recipe"]) == 2
 
 
+def distributed_training(m: dict) -> None:
+    assert m["equal_update"] is True and m["sum_reduction_equal_update"] is False, "the equal-update check"
+    steps_per_epoch = m["train_examples"] // m["global_batch"]
+    assert m["resumed_after_kill"] is True, "the killed job resumed from its last checkpoint and finished"
+    assert m["resumed_from_epoch"] == m["kill_at_step"] // steps_per_epoch > 0
+    clears_floors("07b_distributed_training", m)
+
+
+def distributed_training_timings(m: dict) -> None:
+    assert m["one_process_images_per_second"] > 0 and m["two_workers_images_per_second"] > 0
+    assert m["one_process_cpu_seconds_per_image"] > 0 and m["two_workers_cpu_seconds_per_image"] > 0
+    assert m["two_workers_job_seconds"] > 0
+
+
 def batch_normalization(m: dict) -> None:
     assert m["max_train_mode_error"] < 1e-5 and m["max_inference_mode_error"] < 1e-5
     assert set(m["rate_experiment"]) == {"none", "before", "after"}
@@ -251,12 +270,14 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "04_cifar10_lrn_cnn": cifar10_lrn_cnn,
     "05_l2_regularization": l2_regularization,
     "07_cifar10_batchnorm_cnn": cifar10_batchnorm_cnn,
+    "07b_distributed_training": distributed_training,
     "08_batch_normalization": batch_normalization,
     "09_image_folder_loader": image_folder_loader,
     "10_cifar10_speed_capstone": speed_capstone,
 }
 TIMINGS: dict[str, Callable[[dict], None]] = {  # figures that measure the machine's load: their shape only
     "06_local_response_normalization": local_response_normalization_timings,
+    "07b_distributed_training": distributed_training_timings,
     "09_image_folder_loader": image_folder_loader_timings,
 }
 

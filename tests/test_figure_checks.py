@@ -120,6 +120,10 @@ def test_other_relations_fail_when_broken():
         ("03_mnist_cnn", {"cnn_epochs_run": 0}),
         ("04_cifar10_lrn_cnn", {"long_steps": 100}),
         ("05_l2_regularization", {"l2_chosen": not runs["05_l2_regularization"]["l2_chosen"]}),
+        ("07b_distributed_training", {"equal_update": False}),
+        ("07b_distributed_training", {"sum_reduction_equal_update": True}),
+        ("07b_distributed_training", {"resumed_after_kill": False}),
+        ("07b_distributed_training", {"resumed_from_epoch": 0}),
     ]  # fmt: skip
     for stem, change in broken:
         with pytest.raises(AssertionError):

@@ -289,6 +289,58 @@ WRONG: dict[str, dict[str, list[str]]] = {
             ),
         ],
     },
+    "07b_distributed_training": {
+        "all_reduce_mean": [
+            # a plain mean over the replicas, blind to how many examples each had
+            (
+                "def all_reduce_mean(gradients, examples):\n"
+                "    return [sum(g[i] for g in gradients) / len(gradients) for i in range(len(gradients[0]))]\n"
+            ),
+            # weights by the counts but never divides by the total (a sum all-reduce)
+            (
+                "def all_reduce_mean(gradients, examples):\n"
+                "    return [sum(n * g[i] for n, g in zip(examples, gradients)) for i in range(len(gradients[0]))]\n"
+            ),
+            # averages each replica's variables with one another instead of across the replicas
+            "def all_reduce_mean(gradients, examples):\n    return [sum(g) / len(g) for g in gradients]\n",
+            # calls the answer
+            (
+                "def all_reduce_mean(gradients, examples):\n"
+                "    return [np.average([g[i] for g in gradients], axis=0, weights=examples)"
+                " for i in range(len(gradients[0]))]\n"
+            ),
+        ],
+        "batch_plan": [
+            # splits the global batch by workers only, forgetting the replicas inside each
+            (
+                "def batch_plan(global_batch, workers, replicas_per_worker, examples):\n"
+                "    if global_batch % workers:\n"
+                "        raise ValueError('uneven')\n"
+                "    return global_batch // workers, examples // global_batch\n"
+            ),
+            # counts the last partial batch (no drop_remainder)
+            (
+                "def batch_plan(global_batch, workers, replicas_per_worker, examples):\n"
+                "    replicas = workers * replicas_per_worker\n"
+                "    if global_batch % replicas:\n"
+                "        raise ValueError('uneven')\n"
+                "    return global_batch // replicas, -(-examples // global_batch)\n"
+            ),
+            # steps counted with the per-replica batch
+            (
+                "def batch_plan(global_batch, workers, replicas_per_worker, examples):\n"
+                "    replicas = workers * replicas_per_worker\n"
+                "    if global_batch % replicas:\n"
+                "        raise ValueError('uneven')\n"
+                "    return global_batch // replicas, examples // (global_batch // replicas)\n"
+            ),
+            # rounds an uneven split down instead of refusing it
+            (
+                "def batch_plan(global_batch, workers, replicas_per_worker, examples):\n"
+                "    return global_batch // (workers * replicas_per_worker), examples // global_batch\n"
+            ),
+        ],
+    },
     "08_batch_normalization": {
         "fold": [
             # forgets the Dense layer's own bias

@@ -164,6 +164,8 @@ RULES = {  # exercise (its function's name) -> rule
     "steps_to_settle": NUMPY,
     "list_images": Rule(frozenset({"pathlib", "os"}), ("image_folders", "image_dataset_from_directory")),
     "my_stratified_split": NUMPY,
+    "all_reduce_mean": Rule(frozenset({"np", "math"}), ("average", "reduce")),
+    "batch_plan": ARITHMETIC,
     "whitening_matrix": NUMPY,
     "dirac_kernel": NUMPY,
 }
