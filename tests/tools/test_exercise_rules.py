@@ -68,6 +68,13 @@ ROUTES = [  # (exercise, solution body, what the refusal names): the routes issu
     ("my_softmax", "return np.__dict__['exp'](z)", "`np.__dict__`"),
     ("my_softmax", "import tensorflow as np\n    return np.nn.softmax(z)", "`import tensorflow`"),
     ("my_softmax", "np = z\n    return np", "rebinding `np`"),
+    # routes a hostile review found around the first version of these rules
+    ("my_softmax", "return np.f2py.sys.modules['tensorflow'].nn.softmax(z).numpy()", "`np.f2py"),
+    ("my_softmax", "ev = np.ma.core.builtins.eval\n    return ev('z')", "builtins"),
+    ("my_softmax", "return np.ma.core.operator.attrgetter('exp')(np)(z)", "operator"),
+    ("my_softmax", "return z.__class__.__mro__", "`z.__class__`"),
+    ("my_softmax", "return type(np)", "`type`"),
+    ("my_softmax", "return x[0].softmax_v2(z)", "softmax_v2"),
 ]
 
 
@@ -105,21 +112,6 @@ def test_the_rule_reads_as_a_sentence():
         "no Python loop"
     )
     assert exercise_rules.ARITHMETIC.says().startswith("may use `math`")
-
-
-HOSTILE = [  # routes a hostile review found around the first version of these rules
-    ("my_softmax", "return np.f2py.sys.modules['tensorflow'].nn.softmax(z).numpy()", "`np.f2py"),
-    ("my_softmax", "ev = np.ma.core.builtins.eval\n    return ev('z')", "builtins"),
-    ("my_softmax", "return np.ma.core.operator.attrgetter('exp')(np)(z)", "operator"),
-    ("my_softmax", "return z.__class__.__mro__", "`z.__class__`"),
-    ("my_softmax", "return type(np)", "`type`"),
-    ("my_softmax", "return x[0].softmax_v2(z)", "softmax_v2"),
-]
-
-
-@pytest.mark.parametrize(("exercise", "body", "named"), HOSTILE, ids=[b[:40] for _, b, _ in HOSTILE])
-def test_the_hostile_reviews_routes_are_refused(exercise, body, named):
-    test_a_shortcut_is_refused_with_a_message_naming_it(exercise, body, named)
 
 
 def test_a_binding_that_never_runs_does_not_make_an_outside_name_allowed():
