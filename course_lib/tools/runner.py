@@ -106,7 +106,6 @@ def run_course(
     if not course.tiny:
         preflight(entries, course.data_dir, course.accept_mirror)
     status_file = course.out / "metrics" / "status.json"
-    statuses = load_metrics(status_file) if status_file.exists() else {}
     if workers > 1 or scheduler:
         finished = _run_on_dask(course, entries, workers, scheduler)
     else:
@@ -114,9 +113,11 @@ def run_course(
     failed = 0
     for stem, status in finished:
         report(f"{stem}.ipynb: {status}")
-        statuses[stem] = status
+        # read again: another run into the same folder may have finished a notebook since this one began
+        statuses = (load_metrics(status_file) if status_file.exists() else {}) | {stem: status}
         failed += status.startswith("FAILED")
         save_metrics(status_file, statuses)
+    statuses = load_metrics(status_file) if status_file.exists() else {}
     rows = [
         (e, statuses[e.stem], _figures(course.out, e.stem, statuses[e.stem])) for e in NOTEBOOKS if e.stem in statuses
     ]

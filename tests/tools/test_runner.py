@@ -105,3 +105,22 @@ def test_results_table_puts_measured_beside_published():
     assert "| 07_demo | ok, 30 s | test accuracy | 0.9220 | 73% (paper) |" in table
     assert "| training time, s | 28.3 | — |" in table
     assert "| x | — | — |" in table
+
+
+def test_a_notebook_another_run_finished_meanwhile_keeps_its_status(fake_course, tmp_path, monkeypatch):
+    status = tmp_path / "out" / "metrics" / "status.json"
+
+    def meanwhile(source, output, parameters, on_cell):
+        status.parent.mkdir(parents=True, exist_ok=True)  # a second `course run --only other` ends first
+        status.write_text(json.dumps({"07b_other": "ok, 474 s"}))
+
+    monkeypatch.setattr(runner, "execute", meanwhile)
+    assert (
+        cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out"), "--only", "good"])
+        == 0
+    )
+    assert json.loads(status.read_text()) == {
+        "07b_other": "ok, 474 s",
+        "00_good": json.loads(status.read_text())["00_good"],
+    }
+    assert json.loads(status.read_text())["00_good"].startswith("ok, ")
