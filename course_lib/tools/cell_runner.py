@@ -63,7 +63,11 @@ def cell_text(cell: nbformat.NotebookNode) -> str:
 def cell_stderr(cell: nbformat.NotebookNode) -> str:
     """What a code cell wrote to stderr (warnings, say), cut to `STDERR_SHOWN` characters."""
     text = "".join(o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.get("name") == "stderr")
-    return text if len(text) <= STDERR_SHOWN else text[:STDERR_SHOWN] + " [...]"
+    return _cut(text, STDERR_SHOWN)
+
+
+def _cut(text: str, kept: int) -> str:
+    return text if len(text) <= kept else text[:kept] + " [...]"
 
 
 def first_line(cell: nbformat.NotebookNode) -> str:
@@ -76,8 +80,7 @@ def cell_error(cell: nbformat.NotebookNode) -> str | None:
     """`Name: message` of the error a code cell raised, or None."""
     for output in cell.get("outputs", []):
         if output.output_type == "error":
-            text = f"{output.ename}: {output.evalue}"
-            return text if len(text) <= ERROR_KEPT else text[:ERROR_KEPT] + " [...]"
+            return _cut(f"{output.ename}: {output.evalue}", ERROR_KEPT)
     return None
 
 

@@ -119,6 +119,7 @@ REACHING = frozenset({
     "__class__", "__bases__", "__mro__", "__subclasses__", "__setattr__", "__getattribute__", "__import__",
     "__loader__", "__spec__", "__self__", "__func__", "__wrapped__",
 })  # fmt: skip
+UNREADABLE = (RecursionError, MemoryError, ValueError)  # what ast raises on code nested too deeply (or with NUL bytes)
 MODULES = {"np": "numpy", "tf": "tensorflow", "keras": "keras", "math": "math", "pathlib": "pathlib", "os": "os"}
 STANDARD = MODULES | {"sys": "sys", "course_lib": "course_lib", "checks": "course_lib.checks", "builtins": "builtins"}
 WATCHED = frozenset({*MODULES, "checks", "course_lib", "builtins", "sys"})  # what a student cell must not rebind
@@ -196,7 +197,7 @@ def _binds(node: ast.AST) -> set[str]:
         elif isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and sub is not node:
             names.add(sub.name)
         elif isinstance(sub, ast.Import | ast.ImportFrom):
-            names |= {(a.asname or a.name).split(".")[0] for a in sub.names}
+            names |= {bound for bound, _ in _aliases(sub)}
         elif isinstance(sub, ast.ExceptHandler) and sub.name:
             names.add(sub.name)
     return names
@@ -251,7 +252,7 @@ def _scoped_loads(tree: ast.Module) -> list[tuple[ast.Name, set[str]]]:
             if node is not scope and isinstance(
                 node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
             ):
-                visit(node, inner if not isinstance(scope, ast.ClassDef) else bound)
+                visit(node, inner)  # in a class body `inner` is `bound`: methods do not see the class's names
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 found.append((node, inner))
 
@@ -264,10 +265,10 @@ def violations(source: str, rule: Rule) -> list[str]:
     try:
         tree = ast.parse(source)
         found = [p for name, bound in _scoped_loads(tree) for p in _name_problems(name, bound, rule)]
-        found += [p for node in ast.walk(tree) for p in _node_problems(node, rule, tree)]
+        found += [p for node in ast.walk(tree) for p in _node_problems(node, rule)]
     except SyntaxError as e:
         return [f"the cell does not parse ({e.msg}, line {e.lineno})"]
-    except (RecursionError, MemoryError, ValueError):
+    except UNREADABLE:
         return ["code this grader cannot read (nested too deeply)"]
     return list(dict.fromkeys(found))
 
@@ -282,7 +283,7 @@ def _name_problems(node: ast.Name, bound: set[str], rule: Rule) -> list[str]:
     return []
 
 
-def _node_problems(node: ast.AST, rule: Rule, tree: ast.Module) -> list[str]:
+def _node_problems(node: ast.AST, rule: Rule) -> list[str]:
     """What one syntax node of a solution cell does that `rule` does not allow."""
     found = _imports(node, rule)
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in rule.roots | WATCHED:
@@ -315,7 +316,7 @@ def tampering(source: str) -> list[str]:
         return list(dict.fromkeys(p for node in ast.walk(tree) for p in _tamper(node)))
     except SyntaxError:
         return []  # a cell that does not parse changes nothing
-    except (RecursionError, MemoryError, ValueError):
+    except UNREADABLE:
         return ["code this grader cannot read (nested too deeply)"]
 
 
@@ -360,7 +361,7 @@ def rebinds(source: str, name: str) -> bool:
     try:
         tree = ast.parse(source)
         return any(name in _binds(node) for node in ast.walk(tree))
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
+    except (SyntaxError, *UNREADABLE):
         return False
 
 
@@ -368,5 +369,5 @@ def defines(source: str, name: str) -> bool:
     """True if the cell defines function `name` at its top level (parsed, so never inside a string)."""
     try:
         return any(isinstance(n, ast.FunctionDef) and n.name == name for n in ast.parse(source).body)
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
+    except (SyntaxError, *UNREADABLE):
         return False

@@ -17,6 +17,9 @@ import hashlib
 from collections import defaultdict
 
 from course_lib.tools.assignments import PLACEHOLDER
+from course_lib.tools.exercise_rules import UNREADABLE
+
+_PLACEHOLDER = ast.dump(ast.parse(PLACEHOLDER).body[0])  # the released answer's body, as `_is_placeholder` compares
 
 
 class _Renamer(ast.NodeTransformer):
@@ -68,7 +71,7 @@ def fingerprint(source: str, name: str) -> tuple[str, int] | None:
     """(hash, size in AST nodes) of function `name` in `source` once normalised; None if absent or empty."""
     try:
         return _fingerprint(source, name)
-    except (SyntaxError, RecursionError, MemoryError, ValueError):  # unreadable (too deep, say): never matched
+    except (SyntaxError, *UNREADABLE):  # unreadable (too deep, say): never matched
         return None
 
 
@@ -84,7 +87,7 @@ def _fingerprint(source: str, name: str) -> tuple[str, int] | None:
 
 def _is_placeholder(function: ast.FunctionDef) -> bool:
     body = _without_docstring(function.body)
-    return len(body) == 1 and ast.dump(body[0]) == ast.dump(ast.parse(PLACEHOLDER).body[0])
+    return len(body) == 1 and ast.dump(body[0]) == _PLACEHOLDER
 
 
 def shared(solutions: dict[str, dict[str, str]]) -> list[dict]:
