@@ -222,6 +222,16 @@ def identity_init(conv: keras.layers.Conv2D) -> None:
     conv.kernel.assign(kernel)
 
 
+class Bias(keras.layers.Layer):
+    """Adds a learned per-channel bias, starting at zero (a bias kept apart from a frozen convolution)."""
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="bias")
+
+    def call(self, x):
+        return x + self.bias
+
+
 def airbench_net(
     whitening: np.ndarray | None,
     widths: tuple[int, int, int] = (64, 256, 256),
@@ -230,12 +240,13 @@ def airbench_net(
     batchnorm_momentum: float = 0.6,
     identity: bool = True,
     bn_scale: bool = False,
+    whiten_bias: bool = True,
     num_classes: int = 10,
 ) -> keras.Model:
     """The network of Jordan's airbench94 in Keras (about 2M parameters for the default widths).
 
     Standardize -> frozen 2x2 `whitening` conv (see `whitening_kernel`; None: an ordinary trainable
-    2x2 conv of 24 filters) + GELU -> three blocks of conv-pool-BN-GELU and conv-BN-GELU (`identity`:
+    2x2 conv of 24 filters) + a trained bias (`whiten_bias`, layer "whiten_bias") + GELU -> three blocks of conv-pool-BN-GELU and conv-BN-GELU (`identity`:
     Dirac-initialised convs; BN without a scale unless `bn_scale`) -> 3x3 max-pool -> dense (no bias)
     -> logits scaled by 1/9. Keras' `batchnorm_momentum` 0.6 is airbench's (PyTorch's momentum 0.4).
     Inputs in [0, 1].
@@ -244,7 +255,10 @@ def airbench_net(
     x = keras.layers.Normalization(mean=list(mean), variance=[s * s for s in std], name="standardize")(inputs)
     filters, size = (24, 2) if whitening is None else (whitening.shape[-1], whitening.shape[0])
     whiten = keras.layers.Conv2D(filters, size, use_bias=False, trainable=whitening is None, name="whiten")
-    x = keras.layers.Activation("gelu", name="whiten_gelu")(whiten(x))
+    x = whiten(x)
+    if whiten_bias:
+        x = Bias(name="whiten_bias")(x)
+    x = keras.layers.Activation("gelu", name="whiten_gelu")(x)
     convs = []
     for i, width in enumerate(widths, start=1):
         for part in ("a", "b"):

@@ -212,9 +212,12 @@ NOTEBOOKS = (
             "batch_size": 64,
             "widths": "16,32,32",
             "ablation_epochs": 3,
+            "ablation_widths": "16,32,32",
             "ablation_seeds": 2,
+            "modern_epochs": 3,
+            "budget_widths": "8,16,16;16,32,32",
         },
-        browser_parameters={"epochs": 2, "ablation_epochs": 1},
+        browser_parameters={"epochs": 2, "ablation_epochs": 1, "modern_epochs": 1},
         figures=(
             KeyFigure("epochs", "epochs (fixed)", "9.9"),
             KeyFigure("test_accuracy", "test accuracy, one view"),
