@@ -55,7 +55,7 @@ class AirbenchSGD(keras.optimizers.Optimizer):
     through the momentum, as in airbench). Variables whose path is in `fast` (airbench: the BN
     biases) take `bias_scaler` times the gradient (their rate times `bias_scaler`, their decay
     unchanged). Variables in `gated` (the whitening bias) are updated only while `gate` is 1:
-    set it to 0 and they stay exactly where they are, momentum and decay included.
+    set it to 0 and they stay exactly where they are (airbench stops their gradient).
     """
 
     def __init__(self, learning_rate, momentum: float = 0.85, decay: float = 0.0, fast: tuple[str, ...] = (),
@@ -81,9 +81,7 @@ class AirbenchSGD(keras.optimizers.Optimizer):
         new_buffer = self.momentum * buffer + g
         step = g + self.momentum * new_buffer
         if self._gated[index]:
-            gate = tf.cast(self.gate, variable.dtype)
-            new_buffer = gate * new_buffer + (1 - gate) * buffer
-            step = gate * step
+            step = tf.cast(self.gate, variable.dtype) * step
         self.assign(buffer, new_buffer)
         self.assign_sub(variable, rate * step)
 

@@ -109,6 +109,10 @@ def test_airbench_net_has_airbench_shape_and_settings():
     assert bn.gamma is None and bn.momentum == 0.6
     full = models.airbench_net(whitening)
     trainable = sum(int(np.prod(w.shape)) for w in full.trainable_weights)
-    assert trainable == 1_971_328, "airbench94: widths 64/256/256, about 2M parameters"
+    assert trainable == 1_971_352, "airbench94: widths 64/256/256, about 2M parameters, the whitening bias included"
+    np.testing.assert_array_equal(full.get_layer("whiten_bias").bias.numpy(), np.zeros(24))
+    without = models.airbench_net(whitening, whiten_bias=False)
+    assert "whiten_bias" not in [layer.name for layer in without.layers]
+    assert sum(int(np.prod(w.shape)) for w in without.trainable_weights) == trainable - 24
     plain = models.airbench_net(None, widths=(8, 16, 16), identity=False, bn_scale=True)
     assert plain.get_layer("whiten").trainable and plain.get_layer("block1a_bn").gamma is not None

@@ -93,3 +93,39 @@ def test_epoch_table_prints_a_header_every_nth_epoch_the_last_and_where_early_st
     stop = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch == 3))
     model.fit(x, np.arange(8) % 2, epochs=9, verbose=0, callbacks=[stop, training.EpochTable(3, print_fn=lines.append)])
     assert [int(line.split()[0]) for line in lines[1:]] == [3, 4]
+
+
+def test_modern_sgd_warms_up_over_a_tenth_then_decays_to_zero():
+    optimizer = training.modern_sgd(100, 0.4)
+    schedule = optimizer._learning_rate  # the schedule object (Keras' public attribute gives the current rate)
+    got = [float(schedule(step)) for step in (0, 5, 10, 55, 100)]
+    np.testing.assert_allclose(got, [0.0, 0.2, 0.4, 0.2, 0.0], atol=1e-6)
+    assert optimizer.nesterov and optimizer.momentum == 0.9 and optimizer.weight_decay == 5e-3
+
+
+def test_images_per_second_counts_the_timed_images_only():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((50, 4), "float32"), np.zeros((50, 2), "float32"))).batch(10)
+    calls = []
+    model.fit = lambda data, **kw: calls.append(sum(int(x.shape[0]) for x, _ in data))
+    assert training.images_per_second(model, ds, steps=3) > 0
+    assert calls == [10, 30], "one batch to trace, then 3 timed batches"
+
+
+def test_label_smoothing_is_what_notebook_07_says():
+    smoothing = keras.losses.CategoricalCrossentropy(label_smoothing=0.2)
+    targets = np.full(10, 0.02)
+    targets[3] = 0.82
+    one_hot = np.eye(10)[[3]]
+
+    def loss(p):
+        return float(smoothing(one_hot, np.asarray([p], "float32")))
+
+    np.testing.assert_allclose(loss(targets), -(targets * np.log(targets)).sum(), rtol=1e-5)
+    assert round(loss(targets), 2) == 0.87, "the smallest loss is the targets' entropy"
+    confident = np.full(10, 0.001)
+    confident[3] = 0.991
+    assert loss(confident) > loss(targets), "more confident than the targets costs more"
+    plain = keras.losses.CategoricalCrossentropy()
+    assert float(plain(one_hot, np.asarray([confident], "float32"))) < -np.log(0.82), "unlike one-hot"
