@@ -10,7 +10,7 @@ table gives the min and the median over the rounds. Every process also measures 
 float32 matmul GFLOP/s, the ceiling each model's achieved training GFLOP/s is compared with
 (FLOPs per image counted by TensorFlow's profiler from the model's forward and gradient graphs).
 The first process of each round (the course setting) also times the input pipelines, on synthetic
-files, and counts the FLOPs. `--quick` uses tiny sizes and one round, its processes all at once: it
+files, and counts the FLOPs. `--quick` uses tiny sizes, one round and the course's setting only: it
 only shows that every row can be filled (the suite runs it).
 """
 
@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from course_lib import atomic
@@ -99,26 +98,16 @@ class Rounds:
     order: list[str] = dataclasses.field(default_factory=list)
 
 
-def run_rounds(
-    settings: list[str], rounds: int, measure: Callable[[str, bool], dict], progress=print, at_once: bool = False
-) -> Rounds:
-    """Measure every setting once per round, in turn (A, B, A, B ...), or `at_once` (for `--quick`).
+def run_rounds(settings: list[str], rounds: int, measure: Callable[[str, bool], dict], progress=print) -> Rounds:
+    """Measure every setting once per round, in turn (A, B, A, B ...).
 
     `measure(setting, first)`: the first setting of each round also times the pipelines and counts FLOPs.
     """
     result = Rounds({s: [] for s in settings})
     for r in range(1, rounds + 1):
-        if at_once:
-            progress(f"round {r}/{rounds}: {', '.join(settings)}")
-            with ThreadPoolExecutor(len(settings)) as pool:
-                figures = list(pool.map(measure, settings, [i == 0 for i in range(len(settings))]))
-        else:
-            figures = []
-            for i, setting in enumerate(settings):
-                progress(f"round {r}/{rounds}: {setting}")
-                figures.append(measure(setting, i == 0))
-        for setting, measured in zip(settings, figures, strict=True):
-            result.runs[setting].append(measured)
+        for i, setting in enumerate(settings):
+            progress(f"round {r}/{rounds}: {setting}")
+            result.runs[setting].append(measure(setting, i == 0))
             result.order.append(setting)
     return result
 
@@ -188,10 +177,8 @@ def table(summary: dict, machine: str) -> str:
 
 def bench(quick: bool, rounds: int, seconds: float, json_path: Path | None, progress=print) -> str:
     """Measure, print the table, and write every figure (raw rounds too) as JSON to `json_path`."""
-    settings = settings_for(cpu_flags())
-    measured = run_rounds(
-        settings, rounds, lambda s, first: measure_setting(s, quick, seconds, first), progress, at_once=quick
-    )
+    settings = settings_for(cpu_flags())[: 1 if quick else None]
+    measured = run_rounds(settings, rounds, lambda s, first: measure_setting(s, quick, seconds, first), progress)
     summary = summarize(measured)
     machine = cpu()
     report = table(summary, machine)

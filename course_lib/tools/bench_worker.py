@@ -48,7 +48,7 @@ MODELS = {
     "published BN CNN (07)": Spec(models.published_bn_cnn, (32, 32, 3), 32),
     "modern BN CNN (07)": Spec(models.conv_bn_net, (32, 32, 3), 256),
     "folder CNN (09)": Spec(models.folder_cnn, (32, 32, 3), 64),
-    "capstone network": Spec(capstone_network, (32, 32, 3), 512),
+    "capstone network": Spec(capstone_network, (32, 32, 3), 1024),
 }
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 

@@ -190,7 +190,11 @@ def parser() -> argparse.ArgumentParser:
     sw.set_defaults(func=_sweep)
 
     speed = sub.add_parser("bench", help="training/inference images/s of every model, per TensorFlow setting")
-    speed.add_argument("--quick", action="store_true", help="tiny sizes, one round: checks that every row fills")
+    speed.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes, one round, the course's setting only: checks that every row fills",
+    )
     speed.add_argument("--rounds", type=int, default=3, help="rounds of all settings in turn (3)")
     speed.add_argument("--seconds", type=float, default=4.0, help="seconds each figure is timed for (4)")
     speed.add_argument("--json", type=Path, default=None, help="write every figure, each round's too, here")
