@@ -24,8 +24,9 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.tools import assignments, grading, runner, sandbox, sweep
+from course_lib.tools import assignments, runner, sweep
 from course_lib.tools.bench import cpu
+from course_lib.tools.grading import classes, sandbox
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 THEORY = CHECKOUT_NOTEBOOKS / "02_softmax_cross_entropy.ipynb"
@@ -62,11 +63,11 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[dict]:
     jobs = {
         f"grade {args.students} submissions of 02": (
             args.students,
-            lambda w: grading.grade_class(
+            lambda w: classes.grade_class(
                 tmp / "class",
                 tmp / f"grades{w}",
                 notebooks,
-                grading.GradeOptions(sandbox=sandbox.available()),
+                sandbox.GradeOptions(sandbox=sandbox.available()),
                 workers=w,
             ),
         ),

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.tools import assignments, grading, sandbox
+from course_lib.tools import assignments
+from course_lib.tools.grading import classes, sandbox
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 REFERENCE = CHECKOUT_NOTEBOOKS / "02_softmax_cross_entropy.ipynb"
@@ -71,8 +72,8 @@ def grade(root: Path, students: dict) -> dict:
             (submissions / name / REFERENCE.name).write_text(content)
         elif content is not None:
             nbformat.write(content, submissions / name / REFERENCE.name)
-    options = grading.GradeOptions(cell_timeout=30, timeout=300, sandbox=sandbox.available())
-    rows = grading.grade_class(submissions, out, notebooks, options, workers=2)
+    options = sandbox.GradeOptions(cell_timeout=30, timeout=300, sandbox=sandbox.available())
+    rows = classes.grade_class(submissions, out, notebooks, options, workers=2)
     with open(out / "gradebook.csv", newline="") as f:
         gradebook = list(csv.DictReader(f))
     feedback = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}

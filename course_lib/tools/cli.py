@@ -21,8 +21,9 @@ import nbformat
 from tqdm.auto import tqdm
 
 from course_lib import atomic, data
-from course_lib.tools import assignments, bench, grading, notebooks, runner, sweep
+from course_lib.tools import assignments, bench, notebooks, runner, sweep
 from course_lib.tools.course_map import NOTEBOOKS
+from course_lib.tools.grading import classes, sandbox
 
 
 def _notebooks_option(parser: argparse.ArgumentParser) -> None:
@@ -80,15 +81,15 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    options = grading.GradeOptions(cell_timeout=args.cell_timeout, timeout=args.timeout, sandbox=not args.no_sandbox)
+    options = sandbox.GradeOptions(cell_timeout=args.cell_timeout, timeout=args.timeout, sandbox=not args.no_sandbox)
     if args.no_sandbox:
         print("warning: --no-sandbox: student code runs with your rights (files, network, processes)", file=sys.stderr)
     try:
         folder = notebooks.notebooks_dir(args.notebooks)
-        rows = grading.grade_class(
+        rows = classes.grade_class(
             args.submissions, args.out, folder, options, workers=args.workers, scheduler=args.scheduler, report=_status
         )
-    except (FileNotFoundError, ValueError, grading.SandboxMissing) as e:
+    except (FileNotFoundError, ValueError, sandbox.SandboxMissing) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"graded {len(rows)} students: {args.out / 'gradebook.csv'}, feedback in {args.out / 'feedback'}")

@@ -1,10 +1,10 @@
-"""`course_lib.tools.cell_runner`: what a graded cell printed (stdout counts, stderr is cut)."""
+"""`course_lib.tools.grading.cell_runner`: what a graded cell printed (stdout counts, stderr is cut)."""
 
 from __future__ import annotations
 
 import nbformat
 
-from course_lib.tools import cell_runner
+from course_lib.tools.grading import cell_runner
 
 
 def test_only_stdout_counts_as_what_a_cell_printed_and_stderr_is_cut():

@@ -21,7 +21,8 @@ from grading_helpers import (
     solved,
 )
 
-from course_lib.tools import assignments, cli, grading, sandbox
+from course_lib.tools import assignments, cli
+from course_lib.tools.grading import build, classes, report, sandbox
 
 # ---------------------------------------------------------------- the class folder and the gradebook (no kernel)
 
@@ -44,8 +45,8 @@ def _class_folder(root):
 def no_kernels(monkeypatch):
     """grade_class with no kernel started: the reference's outputs and the grading itself are faked."""
     graded = {}
-    monkeypatch.setattr(grading, "expected_outputs", lambda *args: {})
-    monkeypatch.setattr(grading, "_grade_all", lambda handed_in, *args: graded.update(handed_in) or [])
+    monkeypatch.setattr(classes, "expected_outputs", lambda *args: {})
+    monkeypatch.setattr(classes, "_grade_all", lambda handed_in, *args: graded.update(handed_in) or [])
     return graded
 
 
@@ -56,7 +57,7 @@ def test_without_bubblewrap_grading_refuses_and_writes_nothing(tmp_path, monkeyp
     message = capsys.readouterr().err
     assert "bubblewrap" in message and "apt-get install bubblewrap" in message and "--no-sandbox" in message
     assert not out.exists() and no_kernels == {}
-    with pytest.raises(grading.SandboxMissing):
+    with pytest.raises(sandbox.SandboxMissing):
         sandbox.prefix(tmp_path)
 
 
@@ -88,9 +89,9 @@ def test_every_entry_is_graded_or_listed_with_its_reason(tmp_path, monkeypatch, 
 
 @pytest.mark.parametrize("name", ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"])
 def test_a_student_name_a_spreadsheet_would_run_is_written_as_text(name, tmp_path):
-    assert grading.spreadsheet_safe(name) == "'" + name and grading.spreadsheet_safe("alice") == "alice"
-    assert grading.gradebook_row(name, {}, {})["student"] == "'" + name
-    grading.write_gradebook(tmp_path / "g.csv", [grading.gradebook_row(name, {}, {})])
+    assert report.spreadsheet_safe(name) == "'" + name and report.spreadsheet_safe("alice") == "alice"
+    assert report.gradebook_row(name, {}, {})["student"] == "'" + name
+    report.write_gradebook(tmp_path / "g.csv", [report.gradebook_row(name, {}, {})])
     with open(tmp_path / "g.csv", newline="") as f:
         assert next(csv.DictReader(f))["student"] == "'" + name
 
@@ -107,7 +108,7 @@ def test_the_graded_notebook_puts_the_hidden_tests_after_the_checks_and_drops_pl
     forged = nbformat.v4.new_code_cell("print('what check 2 prints')")
     forged.metadata["grading"] = {"exercise": EX2, "role": "check", "key": "check 1"}  # a forged grading tag
     student.cells.append(forged)
-    nb, problems = grading.graded_notebook(student, assignment)
+    nb, problems = build.graded_notebook(student, assignment)
     roles = [(c.metadata.grading["exercise"], c.metadata.grading["role"]) for c in nb.cells if "grading" in c.metadata]
     assert roles == [(EX1, "solution"), (EX1, "check"), (EX1, "hidden"), (EX2, "solution"), (EX2, "hidden")]
     assert problems == {
@@ -233,7 +234,7 @@ def test_tags_saved_outputs_second_definitions_and_definitions_in_strings_earn_n
     check.metadata["tags"] = ["skip-execution"]  # nbclient would skip it and keep the saved output below
     check.outputs = [nbformat.v4.new_output("stream", name="stdout", text="what check 1 prints\n")]
     student.cells.append(nbformat.v4.new_code_cell(f"{EX1} = lambda z, f=tf.nn.softmax: f(z).numpy()"))
-    nb, problems = grading.graded_notebook(student, assignment)
+    nb, problems = build.graded_notebook(student, assignment)
     graded_check = next(c for c in nb.cells if c.metadata.get("grading", {}).get("role") == "check")
     assert graded_check.metadata.tags == [] and graded_check.outputs == [], "no tag skips a check, no output stands in"
     second = f"the cell starting `{EX1} = lambda z, f=tf.nn.softmax: f(z).numpy()` binds `{EX1}` again"

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from grading_helpers import REFERENCE, grade, points, solved
 
-from course_lib.tools import sandbox
+from course_lib.tools.grading import sandbox
 
 
 def _attack(targets: list, port: int) -> str:

@@ -1,4 +1,4 @@
-"""Each promise of the sandbox (see `course_lib.tools.sandbox`), tested by a kernel that tries to break it."""
+"""Each promise of the sandbox (see `course_lib.tools.grading.sandbox`), tested by a kernel that tries to break it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.tools import grading, sandbox
+from course_lib.tools.grading import sandbox
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 pytestmark = [
@@ -19,6 +19,24 @@ pytestmark = [
         not sandbox.available(), reason="bubblewrap is not installed or not allowed here; CI installs it"
     ),
 ]
+FORK_BOMB = """
+import os, time
+children = []
+try:
+    while len(children) < 2000:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        children.append(pid)
+    print('2000 processes started')
+except OSError as e:
+    print(type(e).__name__, 'after', len(children) // 100 * 100, 'or more')
+finally:
+    for pid in children:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+"""
 ATTACKS = {  # name -> a cell that prints what it could reach
     "environment": "import os\nprint(sorted(k for k in os.environ if k.startswith('COURSE_SECRET')))",
     "grader's /tmp": "import os\nprint([n for n in os.listdir('/tmp') if n.startswith('course-secret')])",
@@ -40,6 +58,9 @@ ATTACKS = {  # name -> a cell that prints what it could reach
     "    print(e.errno == errno.ENOSPC)",
     "host sockets": "import os\nprint(os.listdir('/run'))",
     "leftover": "import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)\nprint('started')",
+    "owner-only file": "try:\n    print(len(open(OWNER_ONLY).read()), 'characters read')\nexcept OSError as e:\n"
+    "    print(type(e).__name__)",
+    "processes": FORK_BOMB,
 }
 
 
@@ -53,8 +74,9 @@ def attacked(tmp_path_factory):
     secret_tmp = Path("/tmp") / f"course-secret-{os.getpid()}"
     secret_tmp.write_text("x")
     listener = __import__("socket").create_server(("127.0.0.1", 0))
-    paths = (str(CHECKOUT_NOTEBOOKS), str(CHECKOUT_NOTEBOOKS.parent), str(Path.home()), str(hidden))
-    setup = f"REFERENCE, CHECKOUT, HOME, HIDDEN = {paths!r}\nPORT = {listener.getsockname()[1]}"
+    owner_only = _owner_only_file()
+    paths = (str(CHECKOUT_NOTEBOOKS), str(CHECKOUT_NOTEBOOKS.parent), str(Path.home()), str(hidden), str(owner_only))
+    setup = f"REFERENCE, CHECKOUT, HOME, HIDDEN, OWNER_ONLY = {paths!r}\nPORT = {listener.getsockname()[1]}"
     cells = [nbformat.v4.new_code_cell(setup)] + [
         nbformat.v4.new_code_cell(textwrap.dedent(c)) for c in ATTACKS.values()
     ]
@@ -64,15 +86,27 @@ def attacked(tmp_path_factory):
     workdir.mkdir()
     os.environ["COURSE_SECRET_TOKEN"] = "s3cret"
     try:
-        options = grading.GradeOptions(cell_timeout=60, timeout=300, hidden=(hidden,))
-        reports, stopped = grading.run_cells(nbformat.v4.new_notebook(cells=cells), workdir, options)
+        options = sandbox.GradeOptions(cell_timeout=60, timeout=300, hidden=(hidden,), data_dir=owner_only.parent)
+        reports, stopped = sandbox.run_cells(nbformat.v4.new_notebook(cells=cells), workdir, options)
     finally:
         del os.environ["COURSE_SECRET_TOKEN"]
         secret_tmp.unlink()
         listener.close()
+        owner_only.unlink()
+        owner_only.parent.rmdir()
     printed = {r["grading"]["key"]: (r["error"] or r["text"].strip()) for r in reports if r["grading"]}
     sleepers = [p for p in os.listdir("/proc") if p.isdigit() and _command(p) == "sleep 1000"]
     return printed | {"stopped": stopped, "sleepers": sleepers}
+
+
+def _owner_only_file() -> Path:
+    """A file the grader's user alone may read, in a folder the kernel is shown (as it is the tiny data)."""
+    folder = CHECKOUT_NOTEBOOKS.parent / "build" / f"shown-{os.getpid()}"
+    folder.mkdir(parents=True)
+    path = folder / "owner-only.txt"
+    path.touch(mode=0o600)
+    path.write_text("the grader's secret")
+    return path
 
 
 def _command(pid: str) -> str:
@@ -100,7 +134,8 @@ def test_the_kernel_has_its_own_tmp_and_cannot_see_the_reference_or_hidden_folde
 def test_the_runner_is_out_of_reach_and_the_kernel_has_no_network_or_rights(attacked):
     assert attacked["runner"] == "True", "only the sandbox's init and the kernel are in its pid namespace"
     assert attacked["network"] == "no network"
-    assert attacked["rights"] == "65534 0000000000000000", "nobody, without capabilities"
+    uid = sandbox.kernel_uid() or 65534  # a uid of its own when root grades; else nobody in a user namespace
+    assert attacked["rights"] == f"{uid} 0000000000000000", "an unprivileged user, without capabilities"
 
 
 def test_memory_and_file_size_are_limited(attacked):
@@ -116,3 +151,16 @@ def test_tmp_is_small_memory_and_host_sockets_are_out_of_sight(attacked):
 def test_every_process_a_submission_started_is_gone_when_it_ends(attacked):
     assert attacked["leftover"] == "started"
     assert attacked["sleepers"] == [], "a process the kernel started outlived its grading"
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="a grader that is not root runs the kernel as itself (the promise is root's)"
+)
+def test_files_only_root_may_read_stay_closed_when_root_grades(attacked):
+    assert attacked["owner-only file"] == "PermissionError", "shown to the kernel, but it is not the file's owner"
+
+
+def test_the_number_of_processes_is_capped(attacked):
+    cap = sandbox.Limits().processes
+    assert attacked["processes"].startswith("BlockingIOError after"), attacked["processes"]
+    assert int(attacked["processes"].split()[2]) < cap, "a kernel's processes and threads stop at Limits.processes"

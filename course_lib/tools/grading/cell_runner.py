@@ -1,6 +1,6 @@
 """The grader's worker: run a notebook's code cells one by one in a fresh kernel, one report line per cell.
 
-    python -m course_lib.tools.cell_runner NOTEBOOK --cell-timeout SECONDS [--kernel-prefix JSON]
+    python -m course_lib.tools.grading.cell_runner NOTEBOOK --cell-timeout SECONDS [--kernel-prefix JSON]
         [--memory-mb N --file-mb N]
 
 The grader starts it outside the sandbox, writes a one-time token on its stdin, and reads its
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -29,7 +30,7 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
-from course_lib.tools.sandbox import Limits, limiter
+from course_lib.tools.grading.sandbox import Limits, limiter
 
 STDERR_SHOWN = 2000  # characters of a cell's stderr kept for the feedback
 RUNNER_MEMORY = 3 * 2**30  # bytes of address space for this process (a flood of output stops it, not the grader)
@@ -43,9 +44,16 @@ class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel behind `prefix` (the sandbox's command; empty: no sandbox)."""
 
     prefix: tuple[str, ...] = ()
+    owner: int | None = None  # the sandboxed kernel's uid, when it is not this process's
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
+
+    def write_connection_file(self, **kwargs) -> None:
+        """Write it as usual (readable by its owner only), and hand it to the kernel's uid."""
+        super().write_connection_file(**kwargs)
+        if self.owner is not None:
+            os.chown(self.connection_file, self.owner, self.owner)
 
 
 def cell_text(cell: nbformat.NotebookNode) -> str:
@@ -97,6 +105,8 @@ def execute_cells(
     )  # fmt: skip
     client.km = SandboxedKernelManager(kernel_name="python3", transport="ipc")  # nbclient's timeouts need async
     client.km.prefix = tuple(prefix)
+    owner = (kernel_dir or notebook.parent).stat().st_uid  # the kernel's uid owns its folder (`sandbox.kernel_folder`)
+    client.km.owner = owner if prefix and owner != os.geteuid() else None
     # interrupt by a message on the control channel: a SIGINT to the process group would stop bwrap itself
     client.km.kernel_spec.interrupt_mode = "message"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -138,7 +148,7 @@ def _kill(km: AsyncKernelManager) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.tools.cell_runner", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m course_lib.tools.grading.cell_runner", description=__doc__)
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--cell-timeout", type=float, required=True)
     parser.add_argument("--kernel-dir", type=Path, default=None, help="the kernel's working folder (the notebook's)")

@@ -1,0 +1,280 @@
+"""The sandbox a student's kernel runs in: what it promises, and the bubblewrap command that keeps it.
+
+Only the kernel runs inside; the cell runner that talks to it, reads its results and reports them
+to the grader stays outside, in another pid namespace (see `cell_runner`). Inside, the kernel
+- sees the file system read-only, its own working folder read-write, an empty private `/tmp`
+  (256 MiB) and `/dev/shm` (64 MiB), and an empty `/run` (no host sockets: D-Bus, Docker);
+- does not see the course's checkout (reference notebooks, their copies, git history), the
+  submissions, the output folder or the grader's home folder: each is covered by an empty folder,
+  with only the interpreter, its packages, `course_lib` and the tiny data shown again, read-only;
+  nor any variable of the grader's environment but `ENVIRONMENT`'s;
+- has no network, its own pid, IPC and UTS namespaces and no capabilities; it runs as `nobody` in
+  its own user namespace when the grader is an ordinary user, and as a uid of its own (`kernel_uid`,
+  set by `setpriv` inside) when the grader is root, so files only root may read (`/etc/shadow`)
+  stay closed to it;
+- dies with its runner, and every process it started dies with it (the pid namespace ends);
+- may use at most `Limits.memory_mb` of address space, write files of at most `Limits.file_mb`, and
+  run at most `Limits.processes` processes and threads at once (`prlimit`; the count is of its own
+  uid's processes, or of its user namespace's: this kernel's only).
+Not promised: a cap on CPU time beyond the timeouts, or on disk space in the working folder beyond
+the file size.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import queue
+import resource
+import secrets
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
+
+FLAGS = [  # /tmp and /dev/shm are memory: sized, as RLIMIT_AS does not count them; /run holds host sockets
+    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "01777", "--size", str(256 * 2**20),
+    "--tmpfs", "/tmp", "--perms", "01777", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm",
+    "--size", str(2**20), "--tmpfs", "/run",
+    "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--cap-drop", "ALL", "--die-with-parent",
+    "--unsetenv", "JPY_PARENT_PID",  # ipykernel would take the sandbox's pid 1 for a dead parent and quit
+]  # fmt: skip
+AS_USER = ["--unshare-user", "--uid", "65534", "--gid", "65534"]  # grader not root: nobody in a user namespace
+AS_ROOT = ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # grader root: kept for `setpriv` to drop them
+ENVIRONMENT = (  # the grader's variables a kernel may see (HOME, TMPDIR and the runtime folders are its own)
+    "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS",
+    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+)  # fmt: skip
+KERNEL_UIDS = 100_000  # a grader that is root runs each kernel as uid (and gid) KERNEL_UIDS + its own pid
+NO_SANDBOX = (
+    "bubblewrap (`bwrap`) is not installed or cannot make a sandbox here, so student code would run with "
+    "your rights: your files, the network, the other students' work. Install it (Debian/Ubuntu: "
+    "`sudo apt-get install bubblewrap`; it needs util-linux's `prlimit` and `setpriv` too), or pass "
+    "--no-sandbox to grade without one (trusted submissions only)."
+)
+
+
+class SandboxMissing(RuntimeError):
+    """bubblewrap cannot confine student code here, and grading without it was not asked for."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """What one kernel may use: address space and the size of a file it writes, in MiB; processes and threads."""
+
+    memory_mb: int = 6144
+    file_mb: int = 256
+    processes: int = 512  # TensorFlow starts a few threads per core
+
+
+def prefix(
+    workdir: Path, hidden: Iterable[Path] = (), readable: Iterable[Path] = (), limits: Limits = Limits()
+) -> list[str]:
+    """The command that runs a kernel confined to `workdir` (see `kernel_folder`), within `limits.processes`.
+
+    `hidden` folders that exist here are covered by an empty folder; what the kernel needs inside
+    one — the interpreter, its packages, `course_lib`, the `readable` folders (the tiny data) — is
+    shown again, read-only. SandboxMissing if bubblewrap cannot run here, or if the grader is root
+    and `nobody` cannot reach what the kernel needs.
+    """
+    bwrap = usable_bwrap()
+    if bwrap is None:
+        raise SandboxMissing(NO_SANDBOX)
+    covered = [p.resolve() for p in dict.fromkeys(hidden) if p.is_dir()]
+    needed = [p.resolve() for p in (*_interpreter(), *readable) if p.is_dir()]
+    shown = [p for p in dict.fromkeys(needed) if _inside(p, covered)]
+    uid = kernel_uid()
+    if uid is not None:
+        _check_reachable(needed, covered)
+    return [
+        bwrap, *FLAGS, *(AS_USER if uid is None else AS_ROOT),
+        *[a for c in covered for a in ("--size", str(2**20), "--tmpfs", str(c))],
+        *[a for d in _folders_between(shown, covered) for a in ("--perms", "0755", "--dir", str(d))],
+        *[a for p in shown for a in ("--ro-bind", str(p), str(p))],
+        "--bind", str(workdir), str(workdir), "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes),
+    ]  # fmt: skip
+
+
+def kernel_uid() -> int | None:
+    """The uid a kernel started from this process runs as: its own when the grader is root, else None (the grader's).
+
+    A uid of its own makes the process cap count this kernel's processes only, and shuts it out of
+    files that only root (or the grader) may read.
+    """
+    return KERNEL_UIDS + os.getpid() if os.geteuid() == 0 else None
+
+
+def kernel_folder() -> Path:
+    """A new empty folder for one kernel, in the system's temporary folder, owned by `kernel_uid()`."""
+    folder = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+    (folder / ".jupyter").mkdir()  # the runtime folder: connection file and IPC sockets
+    uid = kernel_uid()
+    if uid is not None:
+        for path in (folder, folder / ".jupyter"):
+            os.chown(path, uid, uid)
+        folder.chmod(0o711)  # bwrap, root without its capabilities, must enter it
+    return folder
+
+
+def _drop_to(uid: int | None) -> list[str]:
+    """Inside the sandbox, as root: become `uid` with no capabilities, for good (no setuid programs either)."""
+    if uid is None:
+        return []
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--"]
+
+
+def _process_cap(processes: int) -> list[str]:
+    """RLIMIT_NPROC counts the processes of the kernel's uid in its user namespace: this kernel's only."""
+    return ["prlimit", f"--nproc={processes}", "--"]
+
+
+def _inside(path: Path, folders: Iterable[Path]) -> bool:
+    return any(f == path or f in path.parents for f in folders)
+
+
+def _folders_between(shown: list[Path], covered: list[Path]) -> list[Path]:
+    """The folders between a covering folder and what is shown inside it, top first (made enterable by all)."""
+    between = [d for p in shown for d in reversed(p.parents) if _inside(d, covered) and d not in covered]
+    return list(dict.fromkeys(between))
+
+
+def _check_reachable(needed: list[Path], covered: list[Path]) -> None:
+    """SandboxMissing unless another user may list each needed folder and enter the folders above it.
+
+    Folders inside a covered one are the sandbox's own (see `_folders_between`); the rest are the host's.
+    """
+    for path in needed:
+        wants = [(path, stat.S_IROTH | stat.S_IXOTH)] + [
+            (p, stat.S_IXOTH) for p in path.parents if not _inside(p, covered)
+        ]
+        closed = next((p for p, mode in wants if p.stat().st_mode & mode != mode), None)
+        if closed is not None:
+            raise SandboxMissing(
+                f"grading as root runs each kernel as a user of its own, which cannot enter {closed} (needed "
+                f"for {path}). Let others in (`chmod o+rx {closed}`), move it to a folder all users can read, "
+                "or grade as an ordinary user."
+            )
+
+
+def _interpreter() -> list[Path]:
+    """What a kernel needs to start: the environment, the Python it is built on, and course_lib."""
+    return [Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parents[2]]
+
+
+def environment(workdir: Path, data_dir: Path | None) -> dict[str, str]:
+    """The environment of the runner and its kernel: `ENVIRONMENT`'s variables and the kernel's own folders."""
+    env = {name: os.environ[name] for name in ENVIRONMENT if name in os.environ}
+    env |= {"HOME": str(workdir), "TMPDIR": str(workdir), "MPLCONFIGDIR": str(workdir / ".matplotlib")}
+    env |= {"JUPYTER_RUNTIME_DIR": str(workdir / ".jupyter"), "PYTHONNOUSERSITE": "1"}
+    return env | ({"COURSE_DATA_DIR": str(data_dir)} if data_dir is not None else {})
+
+
+def limiter(limits: Limits) -> Callable[[], None]:
+    """A function that applies `limits` to the process it runs in (a `preexec_fn` for the kernel)."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * 2**20,) * 2)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * 2**20,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def available() -> bool:
+    """True if bubblewrap can confine student code on this machine."""
+    return usable_bwrap() is not None
+
+
+@functools.cache
+def usable_bwrap() -> str | None:
+    """bwrap's path if it is installed and allowed to make the sandbox here (user namespaces); tried once."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None or not shutil.which("prlimit") or not shutil.which("setpriv"):
+        return None
+    uid = kernel_uid()
+    trial = [bwrap, *FLAGS, *(AS_USER if uid is None else AS_ROOT), *_drop_to(uid), *_process_cap(64), "true"]
+    return None if subprocess.run(trial, check=False, capture_output=True).returncode else bwrap
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradeOptions:
+    """How long a cell and a whole submission may run, where the tiny data is, and whether to sandbox.
+
+    `sandbox=False` (`course grade --no-sandbox`) runs student code with the grader's own rights.
+    """
+
+    cell_timeout: float = 120.0
+    timeout: float = 900.0
+    data_dir: Path | None = None
+    sandbox: bool = True
+    limits: Limits = field(default_factory=Limits)
+    hidden: tuple[Path, ...] = ()  # folders the kernel must not see (the reference, submissions, output)
+
+
+# read-only file system, no network, own process ids, gone when the grader goes
+def run_cells(nb: nbformat.NotebookNode, workdir: Path, options: GradeOptions) -> tuple[list[dict], str | None]:
+    """Run `nb` (saved in `workdir`) in a kernel with a folder of its own, sandboxed unless told not to.
+
+    Returns the cell reports, and why the run stopped early (None if it did not).
+    """
+    path = workdir / "submission.ipynb"
+    nbformat.write(nb, path)
+    kernel_dir = kernel_folder()  # the kernel sees this folder only
+    try:
+        return _run_in(kernel_dir, path, options)
+    finally:
+        shutil.rmtree(kernel_dir, ignore_errors=True)
+
+
+def _run_in(kernel_dir: Path, path: Path, options: GradeOptions) -> tuple[list[dict], str | None]:
+    readable = [options.data_dir] if options.data_dir else []
+    covered = [*options.hidden, CHECKOUT_NOTEBOOKS.parent, Path.home()]
+    kernel_prefix = prefix(kernel_dir, covered, readable, options.limits) if options.sandbox else []
+    runner = [
+        sys.executable, "-P", "-m", "course_lib.tools.grading.cell_runner", str(path), "--kernel-dir", str(kernel_dir),
+        "--cell-timeout", str(options.cell_timeout), "--kernel-prefix", json.dumps(kernel_prefix),
+        "--memory-mb", str(options.limits.memory_mb), "--file-mb", str(options.limits.file_mb),
+    ]  # fmt: skip
+    env = environment(kernel_dir, options.data_dir)
+    token = secrets.token_hex(16)
+    proc = subprocess.Popen(
+        runner, cwd=kernel_dir, env=env, text=True,
+        start_new_session=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    proc.stdin.write(token + "\n")
+    proc.stdin.close()
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout] + [lines.put(None)], daemon=True).start()
+    reports, deadline = [], time.monotonic() + options.timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            _stop(proc)
+            return reports, f"the submission ran past the time limit ({options.timeout:g} s) and was stopped"
+        if line is None:
+            break
+        if line.startswith(token):
+            reports.append(json.loads(line[len(token) :]))
+    proc.wait()
+    return reports, None
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()

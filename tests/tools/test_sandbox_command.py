@@ -1,0 +1,72 @@
+"""The sandbox's command as built for a grader that is root or not, without starting a kernel."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from course_lib.tools.grading import sandbox
+
+
+@pytest.fixture
+def as_root(monkeypatch):
+    monkeypatch.setattr(sandbox, "usable_bwrap", lambda: "/usr/bin/bwrap")
+    monkeypatch.setattr(sandbox, "kernel_uid", lambda: 123456)
+    monkeypatch.setattr(sandbox, "_interpreter", list)  # this machine's Python may sit in root's home
+
+
+@pytest.fixture
+def open_folder():
+    """A folder every user may enter (pytest's own temporary folders are closed to others)."""
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def _runs(command: list[str], *part: str) -> bool:
+    return any(command[i : i + len(part)] == list(part) for i in range(len(command)))
+
+
+def test_root_drops_to_the_kernels_uid_inside_and_caps_processes(tmp_path, as_root):
+    command = sandbox.prefix(tmp_path, limits=sandbox.Limits(processes=99))
+    assert "--unshare-user" not in command and _runs(command, "--cap-add", "CAP_SETUID")
+    tail = command[command.index("--chdir") + 2 :]
+    assert tail[0] == "setpriv" and "--reuid=123456" in tail and "--no-new-privs" in tail
+    assert tail[-3:] == ["prlimit", "--nproc=99", "--"], "the process cap comes last, just before the kernel"
+
+
+def test_an_ordinary_grader_keeps_nobody_in_a_user_namespace(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "usable_bwrap", lambda: "/usr/bin/bwrap")
+    monkeypatch.setattr(sandbox, "kernel_uid", lambda: None)
+    command = sandbox.prefix(tmp_path)
+    assert _runs(command, "--unshare-user", "--uid", "65534") and "setpriv" not in command
+    assert command[-3:] == ["prlimit", f"--nproc={sandbox.Limits().processes}", "--"]
+
+
+def test_folders_shown_inside_a_covered_one_are_made_enterable(open_folder, as_root):
+    closed = open_folder / "home"
+    (closed / "a" / "b" / "data").mkdir(parents=True)
+    closed.chmod(0o700)
+    try:
+        command = sandbox.prefix(open_folder / "kernel", hidden=[closed], readable=[closed / "a" / "b" / "data"])
+    finally:
+        closed.chmod(0o755)
+    for folder in (closed / "a", closed / "a" / "b"):
+        assert _runs(command, "--perms", "0755", "--dir", str(folder))
+    assert command.index(str(closed / "a")) < command.index(str(closed / "a" / "b")), "top first"
+    assert _runs(command, "--ro-bind", str(closed / "a" / "b" / "data"))
+
+
+def test_root_grading_names_a_folder_the_kernel_cannot_enter(open_folder, as_root):
+    closed = open_folder / "closed"
+    (closed / "data").mkdir(parents=True)
+    closed.chmod(0o700)
+    try:
+        with pytest.raises(sandbox.SandboxMissing, match=f"cannot enter {closed} .*chmod o\\+rx {closed}"):
+            sandbox.prefix(open_folder / "kernel", readable=[closed / "data"])
+    finally:
+        closed.chmod(0o755)
