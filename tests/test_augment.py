@@ -40,3 +40,20 @@ def test_random_flip_mirrors_about_half_the_images():
     kept = [np.array_equal(o, i) for o, i in zip(out, images.numpy())]
     assert all(f or k for f, k in zip(flipped, kept))
     assert 60 < sum(flipped) < 140
+
+
+def test_every_crop_offset_is_reachable_and_none_beyond():
+    tf.random.set_seed(1)
+    side, pad = 6, 2
+    rows, cols = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    image = np.stack([rows, cols], axis=-1).astype(np.float32)  # each pixel holds its own row and column
+    out = augment.random_crop(tf.constant(np.repeat(image[None], 2000, axis=0)), side, pad=pad).numpy()
+    padded = np.pad(image, [(pad, pad), (pad, pad), (0, 0)], mode="reflect")
+    windows = {
+        padded[dy : dy + side, dx : dx + side].tobytes(): (dy, dx)
+        for dy in range(2 * pad + 1)
+        for dx in range(2 * pad + 1)
+    }
+    seen = [windows.get(crop.tobytes()) for crop in out]
+    assert None not in seen, "every crop is a window of the padded image"
+    assert set(seen) == set(windows.values()), "all (2 pad + 1)^2 offsets occur, the last ones included"

@@ -135,3 +135,27 @@ def test_bad_input_gets_a_clear_error(tmp_path):
         scan_image_folder(tmp_path / "flat")
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         stratified_split([0, 1], 1.0, seed=0)
+
+
+def test_class_order_is_keras_own_for_mixed_case_digits_and_accents(tmp_path):
+    keras = pytest.importorskip("keras")
+    names = ["zebra", "Ant", "mouse", "10", "9", "Zebra", "éclair", "_misc", "ant"]
+    for name in names:
+        (tmp_path / name).mkdir()
+        _image().save(tmp_path / name / "x.png")
+    ours = scan_image_folder(tmp_path).class_names
+    theirs = keras.utils.image_dataset_from_directory(tmp_path, image_size=(8, 8), verbose=False).class_names
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "BMP", "GIF"])
+def test_every_supported_format_cut_short_is_refused(tmp_path, fmt):
+    root = tmp_path / "r"
+    (root / "a").mkdir(parents=True)
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    whole = root / "a" / f"whole.{fmt.lower()}"
+    Image.fromarray(noise).save(whole, format=fmt)
+    (root / "a" / f"cut.{fmt.lower()}").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    scan = scan_image_folder(root)
+    assert [p.name for p in scan.paths] == [whole.name]
+    assert [p.name for p, _ in scan.skipped] == [f"cut.{fmt.lower()}"]
