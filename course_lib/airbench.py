@@ -152,6 +152,8 @@ class FreezeGateAfter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == self.epochs:
+            if not self.optimizer.built:  # closed before the first step (`epochs` 0): the gate is made on build
+                self.optimizer.build(self.model.trainable_variables)
             self.optimizer.gate.assign(0.0)
 
 

@@ -151,6 +151,16 @@ def test_freeze_gate_after_closes_the_gate_at_the_given_epoch_in_a_real_fit():
     np.testing.assert_array_equal(seen[2], seen[0])
 
 
+def test_a_gate_closed_from_the_start_never_opens():
+    model = _tiny_net()
+    images = np.random.default_rng(4).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8)
+    optimizer = airbench.optimizer_for(model, 0.5, 0.85, 0.001)
+    model.compile(optimizer, keras.losses.CategoricalCrossentropy(from_logits=True))
+    ds = airbench.training_batches(images, np.arange(32) % 10, 16, 1, seed=0)
+    model.fit(ds, epochs=1, steps_per_epoch=2, callbacks=[airbench.FreezeGateAfter(optimizer, 0)], verbose=0)
+    assert not model.get_layer("whiten_bias").bias.numpy().any(), "a bias gated from step 0 stays at its start, 0"
+
+
 # ---------------------------------------------------------------- lookahead
 
 
