@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from IPython.core.inputtransformer2 import TransformerManager
+
 SAFE_BUILTINS = frozenset(
     [
         "abs",
@@ -111,6 +113,8 @@ INTERPRETER = frozenset(
         "compat",
         "raw_ops",
         "get_ipython",
+        "user_ns",  # IPython's dictionaries of the notebook's variables
+        "user_global_ns",
     ]
 )
 # dunder attributes that reach or change functions, modules and classes (`__name__` and the like are harmless)
@@ -118,7 +122,10 @@ REACHING = frozenset({
     "__dict__", "__globals__", "__builtins__", "__code__", "__closure__", "__defaults__", "__kwdefaults__",
     "__class__", "__bases__", "__mro__", "__subclasses__", "__setattr__", "__getattribute__", "__import__",
     "__loader__", "__spec__", "__self__", "__func__", "__wrapped__",
+    "f_globals", "f_locals", "f_builtins", "f_back", "tb_frame", "gi_frame", "cr_frame",  # a frame's variables
 })  # fmt: skip
+KERNEL = frozenset({"builtins", "importlib", "ctypes", "gc", "__main__", "IPython", "ipykernel"})  # its state
+TIMING_MAGICS = ("%timeit", "%time", "%%timeit", "%%time")  # IPython syntax that only runs the code it is given
 UNREADABLE = (RecursionError, MemoryError, ValueError)  # what ast raises on code nested too deeply (or with NUL bytes)
 MODULES = {"np": "numpy", "tf": "tensorflow", "keras": "keras", "math": "math", "pathlib": "pathlib", "os": "os"}
 STANDARD = MODULES | {"sys": "sys", "course_lib": "course_lib", "checks": "course_lib.checks", "builtins": "builtins"}
@@ -312,10 +319,10 @@ def _imports(node: ast.AST, rule: Rule) -> list[str]:
 def tampering(source: str) -> list[str]:
     """Code in a student's cell that changes a module, a built-in or the kernel the checks rely on (empty: none)."""
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(python(source))
         return list(dict.fromkeys(p for node in ast.walk(tree) for p in _tamper(node)))
     except SyntaxError:
-        return []  # a cell that does not parse changes nothing
+        return []  # a cell that IPython cannot run either changes nothing
     except UNREADABLE:
         return ["code this grader cannot read (nested too deeply)"]
 
@@ -330,9 +337,7 @@ def _tamper(node: ast.AST) -> list[str]:
     if isinstance(node, ast.Import | ast.ImportFrom):
         pairs = _aliases(node)
         odd = [f"`{module}` as `{alias}`" for alias, module in pairs if alias in WATCHED and STANDARD[alias] != module]
-        odd += [
-            f"`{module}`" for _, module in pairs if module.split(".")[0] in {"builtins", "importlib", "ctypes", "gc"}
-        ]
+        odd += [f"`{module}`" for _, module in pairs if module.split(".")[0] in KERNEL]
         return [f"line {line} imports {what}" for what in odd]
     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in WATCHED:
         return [f"line {line} aliases `{node.value.id}`"]
@@ -342,6 +347,22 @@ def _tamper(node: ast.AST) -> list[str]:
         return [f"line {line} rebinds `{node.name}`"]
     changed = [t for t in getattr(node, "targets", [getattr(node, "target", None)]) if isinstance(t, ast.Attribute)]
     return [f"line {line} changes `{dotted(t) or '...'}`" for t in changed if _watched_root(t)]
+
+
+def python(source: str) -> str:
+    """A cell as the Python IPython runs: `%timeit`/`%time` give the code they time, `%matplotlib` nothing;
+    any other magic or `!command` becomes the `get_ipython()` call IPython makes of it."""
+    lines = []
+    for line in source.splitlines():
+        words = line.strip().split(maxsplit=1)
+        if words and words[0] in TIMING_MAGICS and not (len(words) > 1 and words[1].startswith("-")):  # no options
+            line = line[: len(line) - len(line.lstrip())] + (
+                words[1] if len(words) > 1 and words[0][1] != "%" else "pass"
+            )
+        elif words and words[0] == "%matplotlib":
+            line = "pass"
+        lines.append(line)
+    return TransformerManager().transform_cell("\n".join(lines))
 
 
 def _watched_root(target: ast.AST) -> bool:

@@ -165,3 +165,24 @@ def test_defines_reads_code_not_strings():
     assert exercise_rules.defines("def f(x):\n    return x\n", "f")
     assert not exercise_rules.defines("'''\ndef f(x):\n'''\n", "f"), "a definition inside a string defines nothing"
     assert exercise_rules.rebinds("f = lambda x: x", "f") and not exercise_rules.rebinds("g = f", "f")
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [  # found by a hostile class (2026-12-02): each one earned points or read the hidden tests
+        "import __main__\n__main__.my_softmax = lambda z: z",
+        "from IPython import get_ipython as g\ng().user_ns['my_softmax'] = len",
+        "import inspect\ninspect.currentframe().f_globals['my_softmax'] = len",
+        "%xmode Plain\nimport builtins\nbuiltins.len = None",
+        "%timeit -n 1 __import__('__main__').my_softmax",
+        "!echo 'exp = abs' > numpy.py",
+    ],
+)
+def test_the_notebooks_namespace_and_ipython_syntax_are_no_way_around(cell):
+    assert tampering(cell), cell
+
+
+def test_timing_and_plotting_magics_are_read_as_the_code_they_run():
+    assert tampering("%matplotlib inline\n%timeit sum([1, 2])") == []
+    assert tampering("%%time\nx = sum([1, 2])") == []
+    assert tampering("%timeit np.exp = abs") == ["line 1 changes `np.exp`"], "the timed code is read"

@@ -4,6 +4,7 @@ into a gradebook. Reading and releasing an assignment: test_assignments.py; what
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 
 import nbformat
@@ -99,7 +100,7 @@ def test_a_student_name_a_spreadsheet_would_run_is_written_as_text(name, tmp_pat
 # ---------------------------------------------------------------- the graded notebook, bad class folders (no kernel)
 
 
-def test_the_graded_notebook_puts_the_hidden_tests_after_the_checks_and_drops_planted_ones():
+def test_the_graded_notebook_puts_the_hidden_tests_last_and_drops_planted_ones():
     assignment = assignments.read_assignment(REFERENCE)
     student = solved()
     planted = nbformat.v4.new_code_cell("# BEGIN HIDDEN TESTS\nprint('planted')\n# END HIDDEN TESTS")
@@ -110,7 +111,9 @@ def test_the_graded_notebook_puts_the_hidden_tests_after_the_checks_and_drops_pl
     student.cells.append(forged)
     nb, problems = build.graded_notebook(student, assignment)
     roles = [(c.metadata.grading["exercise"], c.metadata.grading["role"]) for c in nb.cells if "grading" in c.metadata]
-    assert roles == [(EX1, "solution"), (EX1, "check"), (EX1, "hidden"), (EX2, "solution"), (EX2, "hidden")]
+    assert roles == [(EX1, "solution"), (EX1, "check"), (EX2, "solution"), (EX1, "hidden"), (EX2, "hidden")]
+    hidden = [i for i, c in enumerate(nb.cells) if c.metadata.get("grading", {}).get("role") == "hidden"]
+    assert hidden == list(range(len(nb.cells) - len(hidden), len(nb.cells))), "no student cell after a hidden test"
     assert problems == {
         EX1: [],
         EX2: [
@@ -119,7 +122,9 @@ def test_the_graded_notebook_puts_the_hidden_tests_after_the_checks_and_drops_pl
         ],
     }
     assert not any("planted" in c.source for c in nb.cells)
-    assert "grading" not in nb.cells[-1].metadata, "a grading tag from the submission is ignored"
+    assert "grading" not in next(c for c in nb.cells if "what check 2 prints" in c.source).metadata, (
+        "forged tag ignored"
+    )
 
 
 def test_grading_a_missing_folder_or_one_without_course_notebooks_is_a_clear_error(tmp_path, capsys):
@@ -240,3 +245,37 @@ def test_tags_saved_outputs_second_definitions_and_definitions_in_strings_earn_n
     second = f"the cell starting `{EX1} = lambda z, f=tf.nn.softmax: f(z).numpy()` binds `{EX1}` again"
     assert problems[EX1] == [f"{second}, outside its solution cell"]
     assert problems[EX2] == [f"no solution cell defining `{EX2}` was found"]
+
+
+def test_a_kernels_folder_is_removed_however_deep_or_closed_it_was_left(tmp_path):
+    folder = tmp_path / "kernel"
+    folder.mkdir()
+    fd = os.open(folder, os.O_RDONLY)
+    for _ in range(1200):  # deeper than Python's recursion limit (shutil.rmtree gives up on 3.11) and PATH_MAX
+        os.mkdir("d", dir_fd=fd)
+        fd, parent = os.open("d", os.O_RDONLY, dir_fd=fd), fd
+        os.close(parent)
+    os.close(os.open("left.bin", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+    os.close(fd)
+    (folder / "closed").mkdir()
+    (folder / "closed" / "f").write_text("x")
+    (folder / "closed").chmod(0)
+    sandbox.remove_folder(folder)
+    assert not folder.exists()
+
+
+def test_a_fault_of_the_graders_costs_one_notebook_a_note_not_the_class(monkeypatch):
+    assignment = assignments.read_assignment(REFERENCE)
+
+    def broken(*args):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(classes, "grade_notebook", broken)
+    monkeypatch.setattr(classes, "tiny_data_dir", lambda: None)
+    content = nbformat.writes(solved()).encode()
+    results = classes.grade_student({STEM: content}, {STEM: (assignment, {})}, sandbox.GradeOptions())
+    assert results[STEM].notes == [f"grading {STEM}.ipynb failed (RecursionError); ask to be regraded"]
+    assert all(r.points == 0 for r in results[STEM].exercises.values())
+    monkeypatch.setattr(classes, "grade_notebook", lambda *a: (_ for _ in ()).throw(sandbox.SandboxMissing("no")))
+    with pytest.raises(sandbox.SandboxMissing):
+        classes.grade_student({STEM: content}, {STEM: (assignment, {})}, sandbox.GradeOptions())

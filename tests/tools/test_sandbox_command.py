@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from course_lib.tools.grading import sandbox
+from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 
 @pytest.fixture
@@ -16,6 +17,16 @@ def as_root(monkeypatch):
     monkeypatch.setattr(sandbox, "usable_bwrap", lambda: "/usr/bin/bwrap")
     monkeypatch.setattr(sandbox, "kernel_uid", lambda: 123456)
     monkeypatch.setattr(sandbox, "_interpreter", list)  # this machine's Python may sit in root's home
+
+
+@pytest.fixture
+def build_folder():
+    """A folder outside /tmp (the sandbox makes its own /tmp), every folder above it open to all."""
+    (CHECKOUT_NOTEBOOKS.parent / "build").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=CHECKOUT_NOTEBOOKS.parent / "build"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
 
 
 @pytest.fixture
@@ -61,12 +72,24 @@ def test_folders_shown_inside_a_covered_one_are_made_enterable(open_folder, as_r
     assert _runs(command, "--ro-bind", str(closed / "a" / "b" / "data"))
 
 
-def test_root_grading_names_a_folder_the_kernel_cannot_enter(open_folder, as_root):
-    closed = open_folder / "closed"
-    (closed / "data").mkdir(parents=True)
+def test_root_grading_covers_a_closed_folder_above_and_names_a_closed_needed_one(build_folder, as_root):
+    closed = build_folder / "home"
+    (closed / "a" / "data").mkdir(parents=True)
     closed.chmod(0o700)
     try:
-        with pytest.raises(sandbox.SandboxMissing, match=f"cannot enter {closed} .*chmod o\\+rx {closed}"):
-            sandbox.prefix(open_folder / "kernel", readable=[closed / "data"])
+        command = sandbox.prefix(build_folder / "kernel", readable=[closed / "a" / "data"])
+        assert _runs(command, "--tmpfs", str(closed)) and _runs(command, "--perms", "0755", "--dir", str(closed / "a"))
+        assert _runs(command, "--ro-bind", str(closed / "a" / "data"))
+        (closed / "a" / "data").chmod(0o750)
+        with pytest.raises(sandbox.SandboxMissing, match=f"may not read {closed / 'a' / 'data'}.*chmod -R o\\+rX"):
+            sandbox.prefix(build_folder / "kernel", readable=[closed / "a" / "data"])
     finally:
         closed.chmod(0o755)
+
+
+def test_what_the_kernel_needs_under_tmp_is_shown_in_its_private_tmp(open_folder, as_root):
+    data = open_folder / "tiny-data"  # the grader keeps the tiny data under the system's /tmp
+    data.mkdir()
+    command = sandbox.prefix(open_folder / "kernel", readable=[data])
+    assert str(data).startswith("/tmp/") and _runs(command, "--ro-bind", str(data), str(data))
+    assert command.index("/tmp") < command.index(str(data)), "after the private /tmp is made"

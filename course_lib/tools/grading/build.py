@@ -24,8 +24,8 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
     tag) and saved outputs are dropped, so no tag can skip a check and no saved output can stand in
     for one. A check cell is found by its exact source; the solution is the last cell that defines
     the exercise's function (parsed: a definition inside a string does not count), and another cell
-    that binds that name costs the exercise. Hidden tests go right after the exercise's last
-    visible check (or its solution cell).
+    that binds that name costs the exercise. The hidden tests come after every student cell, so no
+    student code runs after them (their source and inputs stay out of its reach).
     """
     problems: dict[str, list[str]] = {e.name: [] for e in assignment.exercises}
     cells = []
@@ -51,18 +51,16 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
             for i, c in enumerate(cells)
             if i != solution and c.cell_type == "code" and exercise_rules.rebinds(c.source, exercise.name)
         ]
-        last = solution
         for k, source in enumerate(exercise.checks):
             found = next((i for i, c in enumerate(cells) if c.cell_type == "code" and _same(c.source, source)), None)
             if found is None:
                 problems[exercise.name].append(f"visible check {k + 1} was edited or deleted; it was not run")
                 continue
             _tag(cells[found], exercise.name, "check", f"check {k + 1}")
-            last = max(last, found)
-        for offset, test in enumerate(exercise.hidden, start=1):
-            hidden = nbformat.v4.new_code_cell(test.source)
-            _tag(hidden, exercise.name, "hidden", test.name)
-            cells.insert(last + offset, hidden)
+    for exercise in assignment.exercises:  # last: no student cell runs after a hidden test, to read it back
+        for test in exercise.hidden:
+            cells.append(nbformat.v4.new_code_cell(test.source))
+            _tag(cells[-1], exercise.name, "hidden", test.name)
     tampered = [
         f"cell {i + 1}: {t}"
         for i, c in enumerate(cells)

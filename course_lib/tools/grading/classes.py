@@ -55,7 +55,13 @@ def grade_student(
         except Exception as e:  # noqa: BLE001 (not JSON, not a notebook, not UTF-8)
             results[stem] = NotebookResult(empty, [f"{name} is not a readable notebook ({type(e).__name__})"])
             continue
-        result, _ = grade_notebook(student, assignment, expected, options)
+        try:
+            result, _ = grade_notebook(student, assignment, expected, options)
+        except SandboxMissing:
+            raise  # this worker cannot grade anyone: the class stops and says why
+        except Exception as e:  # noqa: BLE001 (a fault of the grader's: the student gets a note, the class goes on)
+            results[stem] = NotebookResult(empty, [f"grading {name} failed ({type(e).__name__}); ask to be regraded"])
+            continue
         if all(any(n.startswith("no solution cell") for n in r.notes) for r in result.exercises.values()):
             result.notes.append(f"{name} answers none of {stem}'s exercises: is it the right notebook?")
         results[stem] = result

@@ -57,6 +57,7 @@ ENVIRONMENT = (  # the grader's variables a kernel may see (HOME, TMPDIR and the
     "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS",
     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
 )  # fmt: skip
+PRIVATE = (Path("/tmp"), Path("/dev/shm"), Path("/run"))  # the kernel's own, empty: what it needs there is shown again
 KERNEL_UIDS = 100_000  # a grader that is root runs each kernel as uid (and gid) KERNEL_UIDS + its own pid
 NO_SANDBOX = (
     "bubblewrap (`bwrap`) is not installed or cannot make a sandbox here, so student code would run with "
@@ -86,22 +87,23 @@ def prefix(
 
     `hidden` folders that exist here are covered by an empty folder; what the kernel needs inside
     one — the interpreter, its packages, `course_lib`, the `readable` folders (the tiny data) — is
-    shown again, read-only. SandboxMissing if bubblewrap cannot run here, or if the grader is root
-    and `nobody` cannot reach what the kernel needs.
+    shown again, read-only; so is a folder above them that other users may not enter, when the
+    grader is root. SandboxMissing if bubblewrap cannot run here, or if the grader is root and a
+    folder the kernel needs is closed to other users.
     """
     bwrap = usable_bwrap()
     if bwrap is None:
         raise SandboxMissing(NO_SANDBOX)
     covered = [p.resolve() for p in dict.fromkeys(hidden) if p.is_dir()]
     needed = [p.resolve() for p in (*_interpreter(), *readable) if p.is_dir()]
-    shown = [p for p in dict.fromkeys(needed) if _inside(p, covered)]
     uid = kernel_uid()
     if uid is not None:
-        _check_reachable(needed, covered)
+        covered += _closed_above(needed, [*covered, *PRIVATE])
+    shown = [p for p in dict.fromkeys(needed) if _inside(p, [*covered, *PRIVATE])]
     return [
         bwrap, *FLAGS, *(AS_USER if uid is None else AS_ROOT),
         *[a for c in covered for a in ("--size", str(2**20), "--tmpfs", str(c))],
-        *[a for d in _folders_between(shown, covered) for a in ("--perms", "0755", "--dir", str(d))],
+        *[a for d in _folders_between(shown, [*covered, *PRIVATE]) for a in ("--perms", "0755", "--dir", str(d))],
         *[a for p in shown for a in ("--ro-bind", str(p), str(p))],
         "--bind", str(workdir), str(workdir), "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes),
     ]  # fmt: skip
@@ -150,22 +152,22 @@ def _folders_between(shown: list[Path], covered: list[Path]) -> list[Path]:
     return list(dict.fromkeys(between))
 
 
-def _check_reachable(needed: list[Path], covered: list[Path]) -> None:
-    """SandboxMissing unless another user may list each needed folder and enter the folders above it.
+def _closed_above(needed: list[Path], covered: list[Path]) -> list[Path]:
+    """The topmost folder above each needed one that other users may not enter (`/root`, say), to be covered.
 
-    Folders inside a covered one are the sandbox's own (see `_folders_between`); the rest are the host's.
+    Covered, it becomes the sandbox's own open folder, with what is needed shown again inside it.
+    SandboxMissing if a needed folder itself is closed to other users (showing it keeps its mode).
     """
+    closed = []
     for path in needed:
-        wants = [(path, stat.S_IROTH | stat.S_IXOTH)] + [
-            (p, stat.S_IXOTH) for p in path.parents if not _inside(p, covered)
-        ]
-        closed = next((p for p, mode in wants if p.stat().st_mode & mode != mode), None)
-        if closed is not None:
+        if path.stat().st_mode & (stat.S_IROTH | stat.S_IXOTH) != stat.S_IROTH | stat.S_IXOTH:
             raise SandboxMissing(
-                f"grading as root runs each kernel as a user of its own, which cannot enter {closed} (needed "
-                f"for {path}). Let others in (`chmod o+rx {closed}`), move it to a folder all users can read, "
-                "or grade as an ordinary user."
+                f"grading as root runs each kernel as a user of its own, which may not read {path}. Let others "
+                f"in (`chmod -R o+rX {path}`), or grade as an ordinary user."
             )
+        above = [p for p in reversed(path.parents) if not _inside(p, [*covered, *closed])]
+        closed += [p for p in above if not p.stat().st_mode & stat.S_IXOTH][:1]
+    return closed
 
 
 def _interpreter() -> list[Path]:
@@ -235,7 +237,14 @@ def run_cells(nb: nbformat.NotebookNode, workdir: Path, options: GradeOptions) -
     try:
         return _run_in(kernel_dir, path, options)
     finally:
-        shutil.rmtree(kernel_dir, ignore_errors=True)
+        remove_folder(kernel_dir)
+
+
+def remove_folder(folder: Path) -> None:
+    """Remove a kernel's folder, whatever it left there: folders nested thousands deep (Python's
+    `shutil.rmtree` recurses once per level and gives up), or closed to its owner (`chmod 000`)."""
+    subprocess.run(["chmod", "-R", "u+rwx", "--", str(folder)], check=False, capture_output=True)
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(folder)], check=False, capture_output=True)
 
 
 def _run_in(kernel_dir: Path, path: Path, options: GradeOptions) -> tuple[list[dict], str | None]:
