@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from IPython.utils.capture import capture_output
 
 from course_lib.lrn import TUTORIAL_PARAMS, LocalResponseNormalization
+
+
+def print_summary(model: keras.Model, line_length: int = 90) -> None:
+    """Print `model.summary()` as plain text, and nothing else.
+
+    Inside Jupyter, Keras' summary also sends an empty HTML block (rich displays its emptied buffer
+    when a capture ends); displays made while the summary is drawn are dropped.
+    """
+    lines: list[str] = []
+    with capture_output(stdout=False, stderr=False, display=True):
+        model.summary(line_length=line_length, print_fn=lines.append)
+    print("\n".join(lines))
 
 
 def softmax_regression(num_inputs: int = 784, num_classes: int = 10) -> keras.Model:

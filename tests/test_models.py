@@ -116,3 +116,13 @@ def test_airbench_net_has_airbench_shape_and_settings():
     assert sum(int(np.prod(w.shape)) for w in without.trainable_weights) == trainable - 24
     plain = models.airbench_net(None, widths=(8, 16, 16), identity=False, bn_scale=True)
     assert plain.get_layer("whiten").trainable and plain.get_layer("block1a_bn").gamma is not None
+
+
+def test_print_summary_prints_the_plain_table_once(capsys):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="logits")], name="tiny")
+    models.print_summary(model, line_length=60)
+    printed = capsys.readouterr().out
+    assert printed.startswith('Model: "tiny"') and printed.count("Model:") == 1
+    assert "logits (Dense)" in printed and "Total params: 8" in printed
+    assert max(len(line) for line in printed.splitlines()) <= 60
+    assert "\x1b[" not in printed, "no ANSI colour codes"
