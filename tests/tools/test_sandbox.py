@@ -164,3 +164,33 @@ def test_the_number_of_processes_is_capped(attacked):
     cap = sandbox.Limits().processes
     assert attacked["processes"].startswith("BlockingIOError after"), attacked["processes"]
     assert int(attacked["processes"].split()[2]) < cap, "a kernel's processes and threads stop at Limits.processes"
+
+
+MEMFD_FLOOD = """
+import os
+held = []
+for k in range(10):  # 10 x 200 MiB of files that live in memory: no address space, no /tmp, each < file_mb
+    fd = os.memfd_create(f"f{k}")
+    for _ in range(20):
+        os.write(fd, bytes(10 * 2**20))
+    held.append(fd)
+print("2,000 MiB held")
+"""
+
+
+def _memory_groups() -> bool:
+    group = sandbox.memory_group(64)
+    sandbox.remove_group(group)
+    return group is not None
+
+
+@pytest.mark.skipif(not _memory_groups(), reason="needs root and cgroup v1's memory controller")
+def test_a_kernels_processes_and_files_in_memory_share_one_memory_cap(tmp_path):
+    cells = [nbformat.v4.new_code_cell(MEMFD_FLOOD), nbformat.v4.new_code_cell("print('after')")]
+    for k, cell in enumerate(cells):
+        cell.metadata["grading"] = {"exercise": "attack", "key": str(k)}
+    options = sandbox.GradeOptions(cell_timeout=60, timeout=300, limits=sandbox.Limits(memory_mb=1536))
+    reports, _ = sandbox.run_cells(nbformat.v4.new_notebook(cells=cells), tmp_path, options)
+    assert "2,000 MiB held" not in reports[0]["text"], "1,536 MiB for the whole kernel"
+    assert reports[0]["error"], "the kernel was stopped (out of memory), and the cell says so"
+    assert not list(sandbox.CGROUP_MEMORY.rglob("course-kernel-*")), "its memory group is gone"

@@ -13,7 +13,10 @@ to the grader stays outside, in another pid namespace (see `cell_runner`). Insid
   set by `setpriv` inside) when the grader is root, so files only root may read (`/etc/shadow`)
   stay closed to it;
 - dies with its runner, and every process it started dies with it (the pid namespace ends);
-- may use at most `Limits.memory_mb` of address space, write files of at most `Limits.file_mb`, and
+- may use at most `Limits.memory_mb` of memory for all its processes together, files in memory
+  included, where the grader is root and the machine has cgroup v1's memory controller
+  (`memory_group`); elsewhere that much address space per process, which many processes or files
+  in memory (`memfd`) can exceed. It may write files of at most `Limits.file_mb`, and
   run at most `Limits.processes` processes and threads at once (`prlimit`; the count is of its own
   uid's processes, or of its user namespace's: this kernel's only).
 Not promised: a cap on CPU time beyond the timeouts, or on disk space in the working folder beyond
@@ -22,6 +25,7 @@ the file size.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -57,6 +61,7 @@ ENVIRONMENT = (  # the grader's variables a kernel may see (HOME, TMPDIR and the
     "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS",
     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
 )  # fmt: skip
+CGROUP_MEMORY = Path("/sys/fs/cgroup/memory")
 PRIVATE = (Path("/tmp"), Path("/dev/shm"), Path("/run"))  # the kernel's own, empty: what it needs there is shown again
 KERNEL_UIDS = 100_000  # a grader that is root runs each kernel as uid (and gid) KERNEL_UIDS + its own pid
 NO_SANDBOX = (
@@ -81,7 +86,11 @@ class Limits:
 
 
 def prefix(
-    workdir: Path, hidden: Iterable[Path] = (), readable: Iterable[Path] = (), limits: Limits = Limits()
+    workdir: Path,
+    hidden: Iterable[Path] = (),
+    readable: Iterable[Path] = (),
+    limits: Limits = Limits(),
+    group: Path | None = None,
 ) -> list[str]:
     """The command that runs a kernel confined to `workdir` (see `kernel_folder`), within `limits.processes`.
 
@@ -100,13 +109,42 @@ def prefix(
     if uid is not None:
         covered += _closed_above(needed, [*covered, *PRIVATE])
     shown = [p for p in dict.fromkeys(needed) if _inside(p, [*covered, *PRIVATE])]
+    enter = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs")] if group else []
     return [
-        bwrap, *FLAGS, *(AS_USER if uid is None else AS_ROOT),
+        *enter, bwrap, *FLAGS, *(AS_USER if uid is None else AS_ROOT),
         *[a for c in covered for a in ("--size", str(2**20), "--tmpfs", str(c))],
         *[a for d in _folders_between(shown, [*covered, *PRIVATE]) for a in ("--perms", "0755", "--dir", str(d))],
         *[a for p in shown for a in ("--ro-bind", str(p), str(p))],
         "--bind", str(workdir), str(workdir), "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes),
     ]  # fmt: skip
+
+
+def memory_group(limit_mb: int) -> Path | None:
+    """A new memory cgroup (v1) below this process's own, holding at most `limit_mb` for one kernel and
+    everything it starts, files in memory included (/tmp, /dev/shm, memfd); None where none can be made
+    (the grader is not root, or the machine has no cgroup v1 memory controller)."""
+    lines = Path("/proc/self/cgroup").read_text().splitlines() if os.geteuid() == 0 else []
+    own = next((line.split(":", 2)[2] for line in lines if line.split(":")[1] == "memory"), None)
+    if own is None or not CGROUP_MEMORY.is_dir():
+        return None
+    try:
+        group = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=CGROUP_MEMORY / own.lstrip("/")))
+        (group / "memory.limit_in_bytes").write_text(str(limit_mb * 2**20))
+    except OSError:
+        return None
+    with contextlib.suppress(OSError):  # no swap either, where swap is accounted
+        (group / "memory.memsw.limit_in_bytes").write_text(str(limit_mb * 2**20))
+    return group
+
+
+def remove_group(group: Path | None) -> None:
+    """Remove a kernel's memory cgroup once its processes are gone (they go with the sandbox)."""
+    for _ in range(100 if group else 0):
+        try:
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 def kernel_uid() -> int | None:
@@ -234,10 +272,12 @@ def run_cells(nb: nbformat.NotebookNode, workdir: Path, options: GradeOptions) -
     path = workdir / "submission.ipynb"
     nbformat.write(nb, path)
     kernel_dir = kernel_folder()  # the kernel sees this folder only
+    group = memory_group(options.limits.memory_mb) if options.sandbox else None
     try:
-        return _run_in(kernel_dir, path, options)
+        return _run_in(kernel_dir, path, options, group)
     finally:
         remove_folder(kernel_dir)
+        remove_group(group)
 
 
 def remove_folder(folder: Path) -> None:
@@ -247,10 +287,10 @@ def remove_folder(folder: Path) -> None:
     subprocess.run(["rm", "-rf", "--one-file-system", "--", str(folder)], check=False, capture_output=True)
 
 
-def _run_in(kernel_dir: Path, path: Path, options: GradeOptions) -> tuple[list[dict], str | None]:
+def _run_in(kernel_dir: Path, path: Path, options: GradeOptions, group: Path | None) -> tuple[list[dict], str | None]:
     readable = [options.data_dir] if options.data_dir else []
     covered = [*options.hidden, CHECKOUT_NOTEBOOKS.parent, Path.home()]
-    kernel_prefix = prefix(kernel_dir, covered, readable, options.limits) if options.sandbox else []
+    kernel_prefix = prefix(kernel_dir, covered, readable, options.limits, group) if options.sandbox else []
     runner = [
         sys.executable, "-P", "-m", "course_lib.tools.grading.cell_runner", str(path), "--kernel-dir", str(kernel_dir),
         "--cell-timeout", str(options.cell_timeout), "--kernel-prefix", json.dumps(kernel_prefix),
