@@ -95,7 +95,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator:
     if workers < 1:
         raise ValueError(f"need at least one worker, got {workers}")
     retry_lost_once = dask.config.set({"distributed.scheduler.allowed-failures": 1})  # a lost job is rerun once
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0")
     with retry_lost_once, cluster, Client(cluster) as client:
         yield client
 

@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course_lib.tools import cli, sweep
+from course_lib.tools import cli, jobs, sweep
 from tools.fake_notebooks import BAD, GOOD
 
 PARAMETERS = """rate: float = 0.5
@@ -135,3 +136,17 @@ def test_course_run_with_two_workers_keeps_course_order_and_the_failed_notebook(
     assert table.index("| 00_good |") < table.index("| 01_bad |"), "the table stays in course order"
     assert "| the answer | 42 | 42 |" in table and (out / "notebooks" / BAD.name).is_file()
     assert GOOD.stem in status
+
+
+def test_a_local_cluster_listens_on_this_machine_only():
+    with jobs.dask_client(1, None) as client:
+        info = client.scheduler_info()
+        bound = _listening(info["services"]["dashboard"])
+    assert info["address"].startswith("tcp://127.0.0.1:"), info["address"]
+    assert bound and bound <= {"0100007F", "00000000000000000000000001000000"}, f"dashboard bound to {bound}"
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses (hex, as /proc/net/tcp gives them) of the sockets listening on `port`."""
+    rows = [line.split() for name in ("tcp", "tcp6") for line in Path(f"/proc/net/{name}").read_text().splitlines()[1:]]
+    return {row[1].split(":")[0] for row in rows if row[3] == "0A" and int(row[1].split(":")[1], 16) == port}
