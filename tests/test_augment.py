@@ -57,3 +57,24 @@ def test_every_crop_offset_is_reachable_and_none_beyond():
     seen = [windows.get(crop.tobytes()) for crop in out]
     assert None not in seen, "every crop is a window of the padded image"
     assert set(seen) == set(windows.values()), "all (2 pad + 1)^2 offsets occur, the last ones included"
+
+
+def test_crops_and_translations_keep_a_wide_image_wide():
+    tf.random.set_seed(3)
+    images = tf.constant(np.tile(np.arange(4 * 6, dtype=np.float32).reshape(1, 4, 6, 1), (200, 1, 1, 1)))
+    crops = augment.random_crop(images, 4, pad=1).numpy()
+    padded = np.pad(images.numpy()[0], [(1, 1), (1, 1), (0, 0)], mode="reflect")
+    windows = {padded[dy : dy + 4, dx : dx + 4].tobytes() for dy in range(3) for dx in range(5)}
+    assert all(crop.tobytes() in windows for crop in crops), "each crop a 4x4 window of the padded 6x8 image"
+    out = augment.translate(images, 1, 2).numpy()
+    assert out.shape == (200, 4, 6, 1)
+    np.testing.assert_array_equal(out[:, 1:, 2:], images.numpy()[:, :3, :4])
+
+
+def test_without_padding_a_crop_is_a_window_of_the_image_itself():
+    tf.random.set_seed(2)
+    rows, cols = np.meshgrid(np.arange(5), np.arange(5), indexing="ij")
+    image = np.stack([rows, cols], axis=-1).astype(np.float32)
+    out = augment.random_crop(tf.constant(np.repeat(image[None], 500, axis=0)), 3).numpy()
+    offsets = {(int(crop[0, 0, 0]), int(crop[0, 0, 1])) for crop in out}
+    assert offsets == {(dy, dx) for dy in range(3) for dx in range(3)}, "no reflected border by default"

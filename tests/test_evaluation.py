@@ -37,3 +37,26 @@ def test_views_are_averaged_in_probability_space():
 def test_confusion_matrix_counts_true_rows_against_predicted_columns():
     matrix = evaluation.confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], 3)
     assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+
+
+def test_accuracy_counts_the_right_rows_not_the_wrong_ones():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    assert evaluation.accuracy(probabilities, np.array([[0], [1], [0], [0]])) == 0.75  # labels as a column, too
+
+
+def test_confident_mistakes_keep_the_order_of_the_examples_among_equal_confidences():
+    confidence = np.random.default_rng(0).choice([0.7, 0.8, 0.9], size=500)  # many ties
+    probabilities = np.stack([confidence, 1 - confidence], axis=1)  # all wrong: the label is 1
+    got = evaluation.confident_mistakes(probabilities, np.ones(500), 500)
+    assert got.tolist() == sorted(range(500), key=lambda i: -confidence[i]), "ties in the examples' order"
+
+
+def test_confusion_matrix_holds_integer_counts():
+    assert evaluation.confusion_matrix([1], [0], 2).dtype == np.int64
+
+
+def test_predict_probabilities_prints_nothing(capfd):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    ds = tf.data.Dataset.from_tensor_slices((np.ones((4, 2), np.float32), np.zeros(4))).batch(2)
+    evaluation.predict_probabilities(model, ds)
+    assert capfd.readouterr().out == "", "no progress bar in a notebook's output"
