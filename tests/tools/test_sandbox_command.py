@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from course_lib.tools.grading import sandbox
-from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 
 @pytest.fixture
@@ -20,10 +19,11 @@ def as_root(monkeypatch):
 
 
 @pytest.fixture
-def build_folder():
-    """A folder outside /tmp (the sandbox makes its own /tmp), every folder above it open to all."""
-    (CHECKOUT_NOTEBOOKS.parent / "build").mkdir(exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=CHECKOUT_NOTEBOOKS.parent / "build"))
+def host_folder():
+    """A folder outside /tmp (the sandbox makes its own /tmp, where nothing is the host's), open to all."""
+    if not Path("/var/tmp").is_dir():
+        pytest.skip("no /var/tmp here")
+    folder = Path(tempfile.mkdtemp(dir="/var/tmp"))
     folder.chmod(0o755)
     yield folder
     shutil.rmtree(folder)
@@ -72,17 +72,17 @@ def test_folders_shown_inside_a_covered_one_are_made_enterable(open_folder, as_r
     assert _runs(command, "--ro-bind", str(closed / "a" / "b" / "data"))
 
 
-def test_root_grading_covers_a_closed_folder_above_and_names_a_closed_needed_one(build_folder, as_root):
-    closed = build_folder / "home"
+def test_root_grading_covers_a_closed_folder_above_and_names_a_closed_needed_one(host_folder, as_root):
+    closed = host_folder / "home"
     (closed / "a" / "data").mkdir(parents=True)
     closed.chmod(0o700)
     try:
-        command = sandbox.prefix(build_folder / "kernel", readable=[closed / "a" / "data"])
+        command = sandbox.prefix(host_folder / "kernel", readable=[closed / "a" / "data"])
         assert _runs(command, "--tmpfs", str(closed)) and _runs(command, "--perms", "0755", "--dir", str(closed / "a"))
         assert _runs(command, "--ro-bind", str(closed / "a" / "data"))
         (closed / "a" / "data").chmod(0o750)
         with pytest.raises(sandbox.SandboxMissing, match=f"may not read {closed / 'a' / 'data'}.*chmod -R o\\+rX"):
-            sandbox.prefix(build_folder / "kernel", readable=[closed / "a" / "data"])
+            sandbox.prefix(host_folder / "kernel", readable=[closed / "a" / "data"])
     finally:
         closed.chmod(0o755)
 
