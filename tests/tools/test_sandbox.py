@@ -199,3 +199,17 @@ def test_a_kernels_processes_and_files_in_memory_share_one_memory_cap(tmp_path, 
     assert "2,000 MiB held" not in reports[0]["text"], "1,536 MiB for the whole kernel"
     assert reports[0]["error"], "the kernel was stopped (out of memory), and the cell says so"
     assert len(made) == 1 and made[0] is not None and not made[0].exists(), "its memory group is gone"
+
+
+def test_a_graded_kernel_reads_every_tiny_dataset_from_its_read_only_copy(tmp_path):
+    from course_lib.tools.grading import classes
+
+    cell = nbformat.v4.new_code_cell(
+        "import os\nfrom course_lib import data\nd = os.environ['COURSE_DATA_DIR']\n"
+        "print([len(data.load_cifar10('tiny', f, d)[0][0]) for f in ('python', 'binary')],"
+        " [len(data.load_mnist('tiny', f, d)[0][0]) for f in ('npz', 'idx')])"
+    )
+    cell.metadata["grading"] = {"exercise": "data", "key": "load"}
+    options = sandbox.GradeOptions(cell_timeout=120, timeout=300, data_dir=classes.tiny_data_dir())
+    reports, _ = sandbox.run_cells(nbformat.v4.new_notebook(cells=[cell]), tmp_path, options)
+    assert reports[0]["error"] is None, reports[0]["error"]
