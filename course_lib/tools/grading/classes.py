@@ -12,7 +12,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from course_lib import atomic, data
-from course_lib.data import tiny
+from course_lib.data.catalog import DATASETS
 from course_lib.tools import assignments, jobs
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.grading import sandbox
@@ -31,11 +31,8 @@ from course_lib.tools.grading.score import ExerciseResult, NotebookResult, expec
 def tiny_data_dir() -> Path:
     """This machine's copy of the tiny datasets for grading, every archive unpacked (kernels only read it)."""
     root = Path(tempfile.gettempdir()) / f"course-grading-data-{os.getuid() if hasattr(os, 'getuid') else 0}"
-    tiny.ensure_tiny(root)
-    for fmt in ("npz", "idx"):
-        data.load_mnist("tiny", fmt, root)
-    for fmt in ("python", "binary"):  # a kernel that had to unpack them would find the folder read-only
-        data.load_cifar10("tiny", fmt, root)
+    for name in DATASETS:  # unpacked now: a kernel that had to unpack one would find the folder read-only
+        data.dataset_path(name, "tiny", root)
     return root
 
 

@@ -78,7 +78,7 @@ class SandboxMissing(RuntimeError):
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:
-    """What one kernel may use: address space and the size of a file it writes, in MiB; processes and threads."""
+    """What one kernel may use: memory (see `memory_group`) and the size of a file it writes, in MiB; processes and threads."""
 
     memory_mb: int = 6144
     file_mb: int = 256
@@ -108,12 +108,13 @@ def prefix(
     uid = kernel_uid()
     if uid is not None:
         covered += _closed_above(needed, [*covered, *PRIVATE])
-    shown = [p for p in dict.fromkeys(needed) if _inside(p, [*covered, *PRIVATE])]
+    remade = [*covered, *PRIVATE]  # the sandbox's own folders: what the kernel needs in them is shown again
+    shown = [p for p in dict.fromkeys(needed) if _inside(p, remade)]
     enter = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs")] if group else []
     return [
         *enter, bwrap, *FLAGS, *(AS_USER if uid is None else AS_ROOT),
         *[a for c in covered for a in ("--size", str(2**20), "--tmpfs", str(c))],
-        *[a for d in _folders_between(shown, [*covered, *PRIVATE]) for a in ("--perms", "0755", "--dir", str(d))],
+        *[a for d in _folders_between(shown, remade) for a in ("--perms", "0755", "--dir", str(d))],
         *[a for p in shown for a in ("--ro-bind", str(p), str(p))],
         "--bind", str(workdir), str(workdir), "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes),
     ]  # fmt: skip
@@ -139,7 +140,9 @@ def memory_group(limit_mb: int) -> Path | None:
 
 def remove_group(group: Path | None) -> None:
     """Remove a kernel's memory cgroup once its processes are gone (they go with the sandbox)."""
-    for _ in range(100 if group else 0):
+    if group is None:
+        return
+    for _ in range(100):
         try:
             group.rmdir()
             return
@@ -176,7 +179,7 @@ def _drop_to(uid: int | None) -> list[str]:
 
 
 def _process_cap(processes: int) -> list[str]:
-    """RLIMIT_NPROC counts the processes of the kernel's uid in its user namespace: this kernel's only."""
+    """RLIMIT_NPROC counts the processes of the kernel's own uid (root grading) or of its user namespace: its own."""
     return ["prlimit", f"--nproc={processes}", "--"]
 
 
