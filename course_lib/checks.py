@@ -1,23 +1,50 @@
-"""Helpers for the exercises' check cells: switch off the functions an exercise asks you to write.
+"""Helpers for the exercises' check cells: read a solution's code against its rule, switch functions off.
 
+    checks.follows_rule(my_softmax)  # reads the cell that defined it (`exercise_rules`)
     with checks.without("tf.nn.softmax", "tf.math.softmax"):
         mine = my_softmax(z)
 
-Inside the block, calling a listed function raises `ForbiddenFunctionError`, so a check cannot be
-passed by calling the very function the exercise is about. Outside it, everything is as before.
+`follows_rule` raises `RuleBrokenError` if the solution's cell uses what its exercise does not
+allow (another door to the answer: `tf.raw_ops`, `compat`, `getattr` with a string, ...); the
+grader applies the same rule. Inside a `without` block, calling a listed function raises
+`ForbiddenFunctionError`; outside it, everything is as before.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import Iterator
+import linecache
+from collections.abc import Callable, Iterator
+
+from course_lib import exercise_rules
 
 ALIASES = {"tf": "tensorflow", "np": "numpy"}
 
 
 class ForbiddenFunctionError(RuntimeError):
     """A check cell's forbidden function was called."""
+
+
+class RuleBrokenError(RuntimeError):
+    """A solution's code uses what its exercise does not allow."""
+
+
+def follows_rule(function: Callable) -> None:
+    """Raise `RuleBrokenError` if the cell that defined `function` uses what its exercise does not allow."""
+    name = getattr(function, "__name__", repr(function))
+    rule = exercise_rules.RULES.get(name)
+    if rule is None:
+        raise ValueError(f"{name} is not an exercise of this course (known: {', '.join(sorted(exercise_rules.RULES))})")
+    source = "".join(linecache.getlines(function.__code__.co_filename))
+    if not exercise_rules.defines(source, name):
+        raise RuleBrokenError(
+            f"the code of {name} cannot be read: define it with `def {name}(...)` in a cell of its own, "
+            "without a cell magic such as %%time, and run that cell again"
+        )
+    found = exercise_rules.violations(source, rule)
+    if found:
+        raise RuleBrokenError(f"{name} {rule.says()}; its cell uses {', '.join(found)}")
 
 
 def _owner_and_attribute(name: str) -> tuple[object, str]:

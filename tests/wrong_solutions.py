@@ -485,6 +485,14 @@ WRONG: dict[str, dict[str, list[str]]] = {
 PROBE = """# wrong-solution probe (added by the test suite): this version must fail the check above
 import contextlib as _contextlib
 import io as _io
+import linecache as _linecache
+
+
+def _define(source):
+    # run a solution cell as the kernel would, its code kept where `checks.follows_rule` reads it
+    filename = f"<wrong-solution-probe-{{len(_linecache.cache)}}>"
+    _linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), globals())
 
 
 def _check_output(source):
@@ -498,9 +506,9 @@ def _check_output(source):
 
 
 _right = _check_output({check!r})
-exec({wrong!r}, globals())
+_define({wrong!r})
 _wrong = _check_output({check!r})
-exec({solution!r}, globals())
+_define({solution!r})
 assert _wrong != _right, "this wrong solution passes the check:\\n" + {wrong!r}
 """
 

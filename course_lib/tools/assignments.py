@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.tools.exercise_rules import RULES
+from course_lib.exercise_rules import RULES
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 SOLUTION = re.compile(r"(?P<indent>[ \t]*)#(?:##)? BEGIN SOLUTION[ \t]*\n.*?#(?:##)? END SOLUTION[ \t]*\n?", re.DOTALL)

@@ -7,8 +7,8 @@ import nbformat
 import pytest
 from grading_helpers import EX1, EX2, REFERENCE, check_cells, released
 
+from course_lib.exercise_rules import RULES
 from course_lib.tools import assignments, cli
-from course_lib.tools.exercise_rules import RULES
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 

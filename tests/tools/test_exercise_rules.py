@@ -3,8 +3,9 @@
 import nbformat
 import pytest
 
-from course_lib.tools import assignments, exercise_rules
-from course_lib.tools.exercise_rules import RULES, tampering, violations
+from course_lib import exercise_rules
+from course_lib.exercise_rules import RULES, tampering, violations
+from course_lib.tools import assignments
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
 
@@ -186,3 +187,10 @@ def test_timing_and_plotting_magics_are_read_as_the_code_they_run():
     assert tampering("%matplotlib inline\n%timeit sum([1, 2])") == []
     assert tampering("%%time\nx = sum([1, 2])") == []
     assert tampering("%timeit np.exp = abs") == ["line 1 changes `np.exp`"], "the timed code is read"
+
+
+def test_a_timed_solution_cell_is_read_as_ipython_runs_it():
+    timed = "%%time\ndef my_softmax(z):\n    e = np.exp(z)\n    return e / e.sum()\n"
+    assert exercise_rules.defines(timed, "my_softmax") and exercise_rules.rebinds(timed, "my_softmax")
+    assert violations(timed, RULES["my_softmax"]) == []
+    assert violations("%%bash\necho hi\n", RULES["my_softmax"]), "another cell magic runs code the rule cannot read"

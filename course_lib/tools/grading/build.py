@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import papermill.parameterize
 
-from course_lib.tools import assignments, exercise_rules
+from course_lib import exercise_rules
+from course_lib.tools import assignments
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.course_map import BY_FILENAME
 from course_lib.tools.grading.cell_runner import first_line

@@ -16,8 +16,8 @@ import ast
 import hashlib
 from collections import defaultdict
 
+from course_lib.exercise_rules import UNREADABLE
 from course_lib.tools.assignments import PLACEHOLDER
-from course_lib.tools.exercise_rules import UNREADABLE
 
 _PLACEHOLDER = ast.dump(ast.parse(PLACEHOLDER).body[0])  # the released answer's body, as `_is_placeholder` compares
 

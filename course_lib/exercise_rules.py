@@ -268,9 +268,11 @@ def _scoped_loads(tree: ast.Module) -> list[tuple[ast.Name, set[str]]]:
 
 
 def violations(source: str, rule: Rule) -> list[str]:
-    """What the solution cell `source` uses that `rule` does not allow, one line each (empty: none)."""
+    """What the solution cell `source` uses that `rule` does not allow, one line each (empty: none).
+
+    The cell is read as IPython runs it (`python`): a `%%time` line times the code below it."""
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(python(source))
         found = [p for name, bound in _scoped_loads(tree) for p in _name_problems(name, bound, rule)]
         found += [p for node in ast.walk(tree) for p in _node_problems(node, rule)]
     except SyntaxError as e:
@@ -378,17 +380,17 @@ def _aliases(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:
 
 
 def rebinds(source: str, name: str) -> bool:
-    """True if the cell `source` binds `name` anywhere (a second definition of an exercise's function)."""
+    """True if the cell `source`, as IPython runs it, binds `name` anywhere (a second definition of an exercise's function)."""
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(python(source))
         return any(name in _binds(node) for node in ast.walk(tree))
     except (SyntaxError, *UNREADABLE):
         return False
 
 
 def defines(source: str, name: str) -> bool:
-    """True if the cell defines function `name` at its top level (parsed, so never inside a string)."""
+    """True if the cell, as IPython runs it, defines function `name` at its top level (never inside a string)."""
     try:
-        return any(isinstance(n, ast.FunctionDef) and n.name == name for n in ast.parse(source).body)
+        return any(isinstance(n, ast.FunctionDef) and n.name == name for n in ast.parse(python(source)).body)
     except (SyntaxError, *UNREADABLE):
         return False
