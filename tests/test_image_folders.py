@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_lib.image_folders import make_dataset, scan_image_folder, stratified_split
+from course_lib.image_folders import decode_image, make_dataset, scan_image_folder, stratified_split
 
 
 def _image(size=(12, 9), colour=(200, 30, 60)) -> Image.Image:
@@ -159,3 +159,56 @@ def test_every_supported_format_cut_short_is_refused(tmp_path, fmt):
     scan = scan_image_folder(root)
     assert [p.name for p in scan.paths] == [whole.name]
     assert [p.name for p, _ in scan.skipped] == [f"cut.{fmt.lower()}"]
+
+
+def test_the_report_names_ten_skipped_files_then_counts_the_rest(tree):
+    for k in range(12):
+        (tree / "cat" / f"note{k:02d}.txt").write_text("not an image")
+    lines = scan_image_folder(tree).report().split("\n")
+    assert lines[0] == f"2 images in 2 classes under {tree}"
+    assert lines[1] == "skipped 12 file(s):" and lines[2] == "  cat/note00.txt: not an image file"
+    assert len(lines) == 13 and lines[-1] == "  ... and 2 more"
+    for k in (10, 11):
+        (tree / "cat" / f"note{k:02d}.txt").unlink()
+    assert not scan_image_folder(tree).report().endswith("more"), "exactly ten skipped: all named, nothing more"
+
+
+def test_another_format_is_named_with_the_ones_to_use(tree):
+    _image().save(tree / "cat" / "scan.tiff")
+    skipped = dict(scan_image_folder(tree).skipped)
+    assert skipped[tree / "cat" / "scan.tiff"] == "unsupported format TIFF (use JPEG, PNG, BMP, GIF)"
+
+
+@pytest.mark.parametrize("fraction", [0, 0.0, 1, 1.5, -0.1])
+def test_a_validation_fraction_outside_0_1_is_refused(fraction):
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        stratified_split([0, 1, 0, 1], fraction, seed=0)
+
+
+def test_an_animated_gif_gives_its_first_frame_scaled_to_0_1(tmp_path):
+    frames = [_image((4, 4), (255, 0, 0)), _image((4, 4), (0, 0, 255))]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    image = decode_image(str(tmp_path / "a.gif"), 4).numpy()
+    assert image.shape == (4, 4, 3), "one frame, not a stack of them"
+    np.testing.assert_allclose(image[0, 0], [1.0, 0.0, 0.0], atol=1e-6)  # 255 -> exactly 1
+
+
+def test_make_dataset_reshuffles_with_its_seed_caches_and_keeps_int32_labels(tmp_path):
+    paths = []
+    for k in range(30):
+        paths.append(tmp_path / f"{k:02d}.png")
+        _image((3, 3), (k, 0, 0)).save(paths[-1])
+
+    def reds(ds):
+        return [round(float(x[0, 0, 0]) * 255) for batch, _ in ds for x in batch]
+
+    ds = make_dataset(paths, list(range(30)), 3, batch_size=30, shuffle_seed=5)
+    assert ds.element_spec[1].dtype.name == "int32" and ds.element_spec[0].shape.as_list() == [None, 3, 3, 3]
+    first = reds(ds)
+    assert sorted(first) == list(range(30)) and first != list(range(30)), "every image once, shuffled"
+    for path in paths:
+        path.unlink()  # cached: later epochs read no file
+    second = reds(ds)
+    assert sorted(second) == list(range(30)) and second != first, "reshuffled each epoch, from the cache"
+    _image((3, 3)).save(paths[0])
+    assert reds(make_dataset(paths[:1], [0], 3, batch_size=1)) == [200], "in order without a seed"
