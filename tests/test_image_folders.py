@@ -206,6 +206,9 @@ def test_make_dataset_reshuffles_with_its_seed_caches_and_keeps_int32_labels(tmp
     assert ds.element_spec[1].dtype.name == "int32" and ds.element_spec[0].shape.as_list() == [None, 3, 3, 3]
     first = reds(ds)
     assert sorted(first) == list(range(30)) and first != list(range(30)), "every image once, shuffled"
+    assert reds(make_dataset(paths, list(range(30)), 3, batch_size=30, shuffle_seed=5)) == first, "by its seed"
+    plain = make_dataset(paths, list(range(30)), 3, batch_size=7, parallel=False, cache=False, prefetch=False)
+    assert reds(plain) == list(range(30)), "without the speed features: the same images, in order"
     for path in paths:
         path.unlink()  # cached: later epochs read no file
     second = reds(ds)
