@@ -32,11 +32,11 @@ class EpochTable(keras.callbacks.Callback):
             self._keys = [k for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs]
             self.print_fn("epoch " + " ".join(f"{k:>12}" for k in self._keys) + "  seconds")
         self._last_logs, self._last_epoch = logs, epoch
-        if (epoch + 1) % self.every == 0 or epoch + 1 == self.params.get("epochs"):
+        if (epoch + 1) % self.every == 0:
             self._row(epoch, logs)
 
     def on_train_end(self, logs=None):
-        if self._keys is not None and self._last_printed != self._last_epoch:  # stopped early: show where
+        if self._keys is not None and self._last_printed != self._last_epoch:  # the last epoch, or where it stopped
             self._row(self._last_epoch, self._last_logs)
 
     def _row(self, epoch: int, logs: dict) -> None:

@@ -1,5 +1,8 @@
 """course_lib.training: the epoch log, the timed fit and the weight average."""
 
+import time
+from types import SimpleNamespace
+
 import keras
 import numpy as np
 import pytest
@@ -129,3 +132,58 @@ def test_label_smoothing_is_what_notebook_07_says():
     assert loss(confident) > loss(targets), "more confident than the targets costs more"
     plain = keras.losses.CategoricalCrossentropy()
     assert float(plain(one_hot, np.asarray([confident], "float32"))) < -np.log(0.82), "unlike one-hot"
+
+
+def _tiny_model() -> tuple[keras.Model, np.ndarray, np.ndarray]:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return model, np.random.default_rng(0).random((8, 2)).astype(np.float32), np.arange(8) % 2
+
+
+@pytest.mark.parametrize("every", [0, -1])
+def test_epoch_table_refuses_an_interval_below_one(every):
+    with pytest.raises(ValueError, match=f"every must be at least 1, got {every}"):
+        training.EpochTable(every)
+    training.EpochTable(1)  # one is fine
+
+
+def test_epoch_table_shows_the_validation_columns_and_the_seconds_since_training_began(capsys):
+    model, x, y = _tiny_model()
+    before = time.perf_counter()
+    history, seconds = training.timed_fit(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(4), 3, (x, y))
+    elapsed = time.perf_counter() - before
+    lines = capsys.readouterr().out.splitlines()  # log_every=1 by default, and nothing but the table
+    assert lines[0].split() == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+    assert len(lines) == 4 and [line.split()[0] for line in lines[1:]] == ["1", "2", "3"]
+    last = lines[-1].split()
+    assert float(last[3]) == pytest.approx(history["val_loss"][-1], abs=1e-4)
+    assert lines[-1] == f"{3:5d} " + " ".join(f"{float(v):12.4f}" for v in last[1:5]) + f"  {float(last[5]):7.0f}"
+    assert 0 <= float(last[5]) <= elapsed + 1 and 0 < seconds <= elapsed, "seconds since this fit began"
+
+
+def test_a_run_stopped_right_after_an_unprinted_epoch_still_shows_where_it_stopped():
+    model, x, y = _tiny_model()
+    lines: list[str] = []
+    stop = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch == 1))
+    model.fit(x, y, epochs=9, verbose=0, callbacks=[stop, training.EpochTable(3, print_fn=lines.append)])
+    assert [line.split()[0] for line in lines[1:]] == ["2"]
+
+
+def test_modern_sgd_warms_up_over_whole_steps():
+    schedule = training.modern_sgd(25, 0.4)._learning_rate  # a tenth of 25 steps: 2 whole steps of warm-up
+    assert float(schedule(2)) == pytest.approx(0.4)
+
+
+def test_images_per_second_times_the_images_after_the_first_batch(monkeypatch):
+    model, _, _ = _tiny_model()
+    sizes = [1, 2, 3, 4, 5]  # batches of different sizes: with steps=3 only 2 + 3 + 4 images are timed
+    batches = [(np.zeros((n, 2), "float32"), np.zeros(n, "int64")) for n in sizes]
+    ds = tf.data.Dataset.from_generator(
+        lambda: iter(batches),
+        output_signature=(tf.TensorSpec((None, 2), tf.float32), tf.TensorSpec((None,), tf.int64)),
+    )
+    fitted = []
+    model.fit = lambda data, **kw: fitted.append([int(x.shape[0]) for x, _ in data])
+    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=iter([10.0, 13.0]).__next__))
+    assert training.images_per_second(model, ds, steps=3) == 3.0, "9 images in 3 seconds"
+    assert fitted == [[1], [2, 3, 4]]
