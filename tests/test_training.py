@@ -187,3 +187,19 @@ def test_images_per_second_times_the_images_after_the_first_batch(monkeypatch):
     monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=iter([10.0, 13.0]).__next__))
     assert training.images_per_second(model, ds, steps=3) == 3.0, "9 images in 3 seconds"
     assert fitted == [[1], [2, 3, 4]]
+
+
+def test_the_defaults_are_a_row_every_epoch_decay_0999_and_three_timed_steps():
+    assert training.EpochTable().every == 1 and training.WeightAverage().decay == 0.999
+    assert training.WeightAverage(0.0).decay == 0.0, "decay 0: the average is the weights themselves"
+    model, x, y = _tiny_model()
+    fitted = []
+    model.fit = lambda data, **kw: fitted.append(sum(1 for _ in data))
+    training.images_per_second(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(1))
+    assert fitted == [1, 3]
+
+
+def test_images_per_second_prints_nothing(capsys):
+    model, x, y = _tiny_model()
+    training.images_per_second(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(2))
+    assert capsys.readouterr().out == "", "no progress bar in a notebook's output"
