@@ -151,7 +151,7 @@ def graded_class(tmp_path_factory):
         "fay_raises": solved({EX1: reference_solutions()[EX1] + "\n\n\nraise ValueError('not finished')"}),
         "hal_not_json": "{not json",
         "ivy_empty": None,
-        "gus_leaks": solved({EX2: f"def {EX2}(*args):\n    raise ValueError('LEAK ' + repr(args))"}),
+        "gus_leaks": solved({EX2: f"def {EX2}(*args):\n    raise ValueError('LEAK ' + str(args))"}),
     }
     expected_check = exercise_check(nbformat.read(REFERENCE, as_version=4), 0)
     printed = "".join(o.get("text", "") for o in expected_check.outputs).splitlines()
@@ -189,17 +189,15 @@ def test_the_feedback_says_what_failed_and_why(graded_class):
     wrong = exercise_lines(fb["bob_wrong"], EX1)
     assert wrong[:2] == [f"- `{EX1}`: not passed, 0 / 2 points", "  - visible check 1 printed something else:"]
     assert "  - hidden test 'logits never shown, some in the thousands' failed" in wrong
-    forbidden = "raised ForbiddenFunctionError: tf.nn.softmax is switched off while this check runs"
     carl = exercise_lines(fb["carl_forbidden"], EX1)[1:]
     rule = [line for line in carl if line.startswith("  - your solution cell uses ")]
     assert rule == carl[:2], "the solution's code is refused first, by name"
     assert any("uses `tf.nn.softmax`: this exercise may use `np` and Python's built-ins" in line for line in rule)
     assert any("uses `tf`, defined outside this cell and not allowed here" in line for line in rule)
-    assert [line.split(": the exercise")[0] for line in carl[2:]] == [
-        f"  - check 1 {forbidden}",
-        "  - hidden test 'logits never shown, some in the thousands' raised ForbiddenFunctionError (the message of "
-        + "a hidden test is not shown)",
-    ]
+    assert len(carl) == 3, "the hidden test ran the call and passed: the rule alone costs the exercise"
+    assert carl[2].startswith(f"  - check 1 raised RuleBrokenError: {EX1} may use `np`"), (
+        "the visible check reads the code"
+    )
     assert exercise_lines(fb["dina_tampers"], EX1)[1:] == [
         "  - visible check 1 was edited or deleted; it was not run",
         "  - hidden test 'logits never shown, some in the thousands' failed",
