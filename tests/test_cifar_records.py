@@ -128,3 +128,42 @@ def test_holdout_and_keep_reject_sizes_that_do_not_fit(record_file):
             cifar_records.holdout([path], size, seed=0)
     with pytest.raises(ValueError, match="keep has 19 entries but the files hold 20 records"):
         cifar_records.records([path], keep=np.ones(19, bool))
+
+
+def test_the_train_split_is_the_five_data_batches(tmp_path):
+    names = [p.rsplit("/", 1)[-1] for p in cifar_records.record_files(tmp_path, "train")]
+    assert names == [f"data_batch_{k}.bin" for k in range(1, 6)]
+
+
+def test_holdout_counts_every_file_and_takes_one_record_at_least(record_file, tmp_path):
+    path, _, _ = record_file
+    second = tmp_path / "second.bin"
+    second.write_bytes(Path(path).read_bytes())
+    assert cifar_records.holdout([path, str(second)], 39, seed=0).shape == (40,), "20 records in each file"
+    assert cifar_records.holdout([path], 1, seed=0).sum() == 1
+    with pytest.raises(ValueError, match="choose a validation size between 1 and 19$"):
+        cifar_records.holdout([path], 20, seed=0)
+
+
+def test_a_cut_file_is_named_and_the_message_says_what_to_do(record_file, tmp_path):
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(Path(record_file[0]).read_bytes()[:-1])
+    with pytest.raises(ValueError, match="the file is truncated or not a CIFAR-10 binary batch; fetch it again"):
+        cifar_records.record_count([str(cut)])
+
+
+def test_distort_one_image_gives_a_standardized_24x24_crop(record_file):
+    _, x, _ = record_file
+    out = cifar_records.distort(tf.constant(x[0])).numpy()
+    assert out.shape == (24, 24, 3)
+    assert abs(out.mean()) < 1e-4 and abs(out.std() - 1) < 1e-2
+
+
+def test_test_views_gives_one_dataset_per_view_in_order(record_file):
+    path, x, _ = record_file
+    views = ((4, 4, False), (0, 8, True))
+    datasets = cifar_records.test_views([path], 20, views)
+    assert len(datasets) == 2
+    for ds, (top, left, flip) in zip(datasets, views, strict=True):
+        first = next(iter(ds))[0].numpy()[0]
+        np.testing.assert_allclose(first, cifar_records.view(tf.constant(x[0]), top, left, flip).numpy(), atol=1e-6)
