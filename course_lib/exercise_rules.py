@@ -18,6 +18,7 @@ Code that cannot be read (too deeply nested, say) is refused, never a crash.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -272,7 +273,7 @@ def violations(source: str, rule: Rule) -> list[str]:
 
     The cell is read as IPython runs it (`python`): a `%%time` line times the code below it."""
     try:
-        tree = ast.parse(python(source))
+        tree = _tree(source)
         found = [p for name, bound in _scoped_loads(tree) for p in _name_problems(name, bound, rule)]
         found += [p for node in ast.walk(tree) for p in _node_problems(node, rule)]
     except SyntaxError as e:
@@ -321,7 +322,7 @@ def _imports(node: ast.AST, rule: Rule) -> list[str]:
 def tampering(source: str) -> list[str]:
     """Code in a student's cell that changes a module, a built-in or the kernel the checks rely on (empty: none)."""
     try:
-        tree = ast.parse(python(source))
+        tree = _tree(source)
         return list(dict.fromkeys(p for node in ast.walk(tree) for p in _tamper(node)))
     except SyntaxError:
         return []  # a cell that IPython cannot run either changes nothing
@@ -367,6 +368,14 @@ def python(source: str) -> str:
     return TransformerManager().transform_cell("\n".join(lines))
 
 
+@functools.lru_cache(maxsize=4096)
+def _tree(source: str) -> ast.Module:
+    """A cell parsed as IPython runs it; cached, as the grader asks about each cell once per exercise.
+
+    Callers only read the tree. SyntaxError and `UNREADABLE` errors propagate (and are not cached)."""
+    return ast.parse(python(source))
+
+
 def _watched_root(target: ast.AST) -> bool:
     root = _root(target)
     return isinstance(root, ast.Name) and root.id in WATCHED
@@ -382,7 +391,7 @@ def _aliases(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:
 def rebinds(source: str, name: str) -> bool:
     """True if the cell `source`, as IPython runs it, binds `name` anywhere (a second definition of an exercise's function)."""
     try:
-        tree = ast.parse(python(source))
+        tree = _tree(source)
         return any(name in _binds(node) for node in ast.walk(tree))
     except (SyntaxError, *UNREADABLE):
         return False
@@ -391,6 +400,6 @@ def rebinds(source: str, name: str) -> bool:
 def defines(source: str, name: str) -> bool:
     """True if the cell, as IPython runs it, defines function `name` at its top level (never inside a string)."""
     try:
-        return any(isinstance(n, ast.FunctionDef) and n.name == name for n in ast.parse(python(source)).body)
+        return any(isinstance(n, ast.FunctionDef) and n.name == name for n in _tree(source).body)
     except (SyntaxError, *UNREADABLE):
         return False

@@ -60,6 +60,12 @@ def test_swap_exchanges_and_swaps_back():
     np.testing.assert_array_equal(last, seen[-1])
 
 
+def _tiny_model() -> tuple[keras.Model, np.ndarray, np.ndarray]:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return model, np.random.default_rng(0).random((8, 2)).astype(np.float32), np.arange(8) % 2
+
+
 @pytest.mark.parametrize("decay", [-0.1, 1.0])
 def test_weight_average_refuses_a_decay_outside_0_1(decay):
     with pytest.raises(ValueError, match="decay"):
@@ -67,13 +73,9 @@ def test_weight_average_refuses_a_decay_outside_0_1(decay):
 
 
 def test_timed_fit_cuts_an_endless_dataset_into_epochs_and_runs_callbacks():
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(
-        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
-    )
-    x = np.random.default_rng(0).random((8, 2)).astype(np.float32)
-    endless = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4).repeat()
-    finite = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 2)).batch(4)
+    model, x, y = _tiny_model()
+    endless = tf.data.Dataset.from_tensor_slices((x, y)).batch(4).repeat()
+    finite = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
     steps = []
     counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(batch))
     history, seconds = training.timed_fit(
@@ -83,18 +85,14 @@ def test_timed_fit_cuts_an_endless_dataset_into_epochs_and_runs_callbacks():
 
 
 def test_epoch_table_prints_a_header_every_nth_epoch_the_last_and_where_early_stopping_ended():
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(
-        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
-    )
-    x = np.random.default_rng(0).random((8, 2)).astype(np.float32)
+    model, x, y = _tiny_model()
     lines: list[str] = []
-    model.fit(x, np.arange(8) % 2, epochs=7, verbose=0, callbacks=[training.EpochTable(3, print_fn=lines.append)])
+    model.fit(x, y, epochs=7, verbose=0, callbacks=[training.EpochTable(3, print_fn=lines.append)])
     assert lines[0].split() == ["epoch", "loss", "accuracy", "seconds"]
     assert [int(line.split()[0]) for line in lines[1:]] == [3, 6, 7]
     lines.clear()
     stop = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch == 3))
-    model.fit(x, np.arange(8) % 2, epochs=9, verbose=0, callbacks=[stop, training.EpochTable(3, print_fn=lines.append)])
+    model.fit(x, y, epochs=9, verbose=0, callbacks=[stop, training.EpochTable(3, print_fn=lines.append)])
     assert [int(line.split()[0]) for line in lines[1:]] == [3, 4]
 
 
@@ -132,12 +130,6 @@ def test_label_smoothing_is_what_notebook_07_says():
     assert loss(confident) > loss(targets), "more confident than the targets costs more"
     plain = keras.losses.CategoricalCrossentropy()
     assert float(plain(one_hot, np.asarray([confident], "float32"))) < -np.log(0.82), "unlike one-hot"
-
-
-def _tiny_model() -> tuple[keras.Model, np.ndarray, np.ndarray]:
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    return model, np.random.default_rng(0).random((8, 2)).astype(np.float32), np.arange(8) % 2
 
 
 @pytest.mark.parametrize("every", [0, -1])

@@ -484,13 +484,15 @@ WRONG: dict[str, dict[str, list[str]]] = {
 
 PROBE = """# wrong-solution probe (added by the test suite): this version must fail the check above
 import contextlib as _contextlib
+import hashlib as _hashlib
 import io as _io
 import linecache as _linecache
 
 
 def _define(source):
     # run a solution cell as the kernel would, its code kept where `checks.follows_rule` reads it
-    filename = f"<wrong-solution-probe-{{len(_linecache.cache)}}>"
+    # (named by its text, so two versions never share a name, whatever linecache evicts)
+    filename = f"<wrong-solution-probe-{{_hashlib.sha256(source.encode()).hexdigest()[:16]}}>"
     _linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), globals())
 
