@@ -42,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
         entries = runner.selected(args.only)
         print(runner.plan(entries, folder, args.tiny), flush=True)
         outcome = runner.run_course(course, entries, workers=args.workers, scheduler=args.scheduler, report=_status)
-    except (data.DataError, FileNotFoundError) as e:
+    except (data.DataError, FileNotFoundError, runner.NoSuchNotebook) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(outcome.table)
@@ -143,7 +143,11 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--accept-mirror", action="store_true", help="accept re-packed local copies, checked by structure")
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
-    run.add_argument("--only", default="", help="run only the notebooks whose file name contains this")
+    run.add_argument(
+        "--only",
+        default="",
+        help="run only the notebooks whose file name starts with this (07 runs 07 and 07b, 07_ only 07)",
+    )
     _notebooks_option(run)
     _dask_options(run, "notebooks")
     run.set_defaults(func=_run)

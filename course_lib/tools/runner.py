@@ -52,9 +52,20 @@ class Outcome:
     table: str
 
 
+class NoSuchNotebook(LookupError):
+    """`--only` names no course notebook."""
+
+
 def selected(only: str = "") -> tuple[Notebook, ...]:
-    """The course notebooks whose file name contains `only`, in course order."""
-    return tuple(entry for entry in NOTEBOOKS if only in entry.name)
+    """The course notebooks whose file name starts with `only`, in course order (`07` is 07 and 07b).
+
+    A prefix, not any part of the name: `10_` must not also pick `04_cifar10_...` and `07_cifar10_...`.
+    """
+    entries = tuple(entry for entry in NOTEBOOKS if entry.name.startswith(only))
+    if not entries:
+        names = ", ".join(entry.name for entry in NOTEBOOKS)
+        raise NoSuchNotebook(f"no course notebook's name starts with {only!r}; give the start of one of: {names}")
+    return entries
 
 
 def preflight(entries: tuple[Notebook, ...], data_dir: str, accept_mirror: bool) -> None:

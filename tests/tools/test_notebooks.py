@@ -10,7 +10,7 @@ from tools.fake_notebooks import GOOD
 
 def test_promote_drops_the_injected_parameters_and_run_metadata(fake_course, tmp_path):
     out = tmp_path / "out"
-    cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "good"])
+    cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "00_"])
     target = tmp_path / "promoted.ipynb"
     assert cli.main(["promote", str(out / "notebooks" / GOOD.name), str(target)]) == 0
     promoted = nbformat.read(target, as_version=4)

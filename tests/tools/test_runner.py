@@ -42,7 +42,7 @@ def test_an_interrupted_run_keeps_the_older_figures(fake_course, tmp_path, monke
 
     monkeypatch.setattr(runner, "execute", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out"), "--only", "good"])
+        cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out"), "--only", "00_"])
     assert json.loads(older.read_text()) == {"answer": 41}
     assert not list(older.parent.glob("*.partial")), "the half-written file is gone"
 
@@ -52,7 +52,7 @@ def test_a_notebook_that_succeeds_without_figures_is_ok_and_leaves_no_older_figu
     older = tmp_path / "out" / "metrics" / "00_good.json"
     older.parent.mkdir(parents=True)
     older.write_text(json.dumps({"answer": 41}))
-    args = ["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out"), "--only", "good"]
+    args = ["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out"), "--only", "00_"]
     assert cli.main(args) == 0
     assert json.loads((older.parent / "status.json").read_text())["00_good"].startswith("ok, ")
     assert not older.exists(), "figures of an older run are not shown for this one"
@@ -66,10 +66,25 @@ def test_the_plan_counts_one_notebook_and_gives_no_total_when_no_time_is_known(f
 
 def test_only_runs_the_matching_notebooks_and_keeps_earlier_figures(fake_course, tmp_path):
     out = tmp_path / "out"
-    assert cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "good"]) == 0
+    assert cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "00_"]) == 0
     assert not (out / "notebooks" / BAD.name).exists()
-    assert cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "bad"]) == 1
+    assert cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "01"]) == 1
     assert "| 00_good | ok, " in (out / "results.md").read_text(), "figures of the earlier run are kept"
+
+
+def test_only_is_a_prefix_of_the_course_names():
+    """`10_` is the capstone alone, not every name with `cifar10_` in it; `07` is 07 and 07b."""
+    assert [e.name[:3] for e in runner.selected("10_")] == ["10_"]
+    assert [e.name[:3] for e in runner.selected("07")] == ["07_", "07b"]
+    assert len(runner.selected()) == len(runner.NOTEBOOKS)
+
+
+def test_only_naming_no_notebook_is_refused_before_anything_runs(fake_course, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(out), "--only", "good"]) == 2
+    error = capsys.readouterr().err
+    assert "no course notebook's name starts with 'good'" in error and "00_good.ipynb, 01_bad.ipynb" in error
+    assert not out.exists(), "nothing written"
 
 
 def test_offline_without_data_stops_before_any_notebook_naming_the_tiny_option(data_dir, tmp_path, monkeypatch, capsys):
@@ -116,7 +131,7 @@ def test_a_notebook_another_run_finished_meanwhile_keeps_its_status(fake_course,
 
     monkeypatch.setattr(runner, "execute", meanwhile)
     assert (
-        cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out"), "--only", "good"])
+        cli.main(["run", "--tiny", "--notebooks", str(fake_course), "--out", str(tmp_path / "out"), "--only", "00_"])
         == 0
     )
     assert json.loads(status.read_text()) == {
