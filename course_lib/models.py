@@ -245,6 +245,11 @@ class Bias(keras.layers.Layer):
         return x + self.bias
 
 
+def torch_default_init() -> keras.initializers.Initializer:
+    """PyTorch's default for conv and linear kernels: uniform in +-1/sqrt(fan_in) (Keras': Glorot uniform)."""
+    return keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform")
+
+
 def airbench_net(
     whitening: np.ndarray | None,
     widths: tuple[int, int, int] = (64, 256, 256),
@@ -254,6 +259,7 @@ def airbench_net(
     identity: bool = True,
     bn_scale: bool = False,
     whiten_bias: bool = True,
+    init: str = "keras",
     num_classes: int = 10,
 ) -> keras.Model:
     """The network of Jordan's airbench94 in Keras (about 2M parameters for the default widths).
@@ -262,8 +268,12 @@ def airbench_net(
     2x2 conv of 24 filters) + a trained bias (`whiten_bias`, layer "whiten_bias") + GELU -> three blocks of conv-pool-BN-GELU and conv-BN-GELU (`identity`:
     Dirac-initialised convs; BN without a scale unless `bn_scale`) -> 3x3 max-pool -> dense (no bias)
     -> logits scaled by 1/9. Keras' `batchnorm_momentum` 0.6 is airbench's (PyTorch's momentum 0.4).
-    Inputs in [0, 1].
+    `init` "keras" starts the 3x3 convs and the logits layer from Keras' default, "torch" from
+    PyTorch's (`torch_default_init`, as airbench does). Inputs in [0, 1].
     """
+    if init not in ("keras", "torch"):
+        raise ValueError(f'init must be "keras" (Keras\' Glorot uniform) or "torch" (PyTorch\'s default), got {init!r}')
+    kernels = torch_default_init if init == "torch" else (lambda: "glorot_uniform")
     inputs = keras.Input(shape=(32, 32, 3))
     x = keras.layers.Normalization(mean=list(mean), variance=[s * s for s in std], name="standardize")(inputs)
     filters, size = (24, 2) if whitening is None else (whitening.shape[-1], whitening.shape[0])
@@ -275,7 +285,11 @@ def airbench_net(
     convs = []
     for i, width in enumerate(widths, start=1):
         for part in ("a", "b"):
-            convs.append(keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{i}{part}_conv"))
+            convs.append(
+                keras.layers.Conv2D(
+                    width, 3, padding="same", use_bias=False, kernel_initializer=kernels(), name=f"block{i}{part}_conv"
+                )
+            )
             x = convs[-1](x)
             if part == "a":
                 x = keras.layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
@@ -284,7 +298,7 @@ def airbench_net(
             )(x)
             x = keras.layers.Activation("gelu", name=f"block{i}{part}_gelu")(x)
     x = keras.layers.Flatten()(keras.layers.MaxPooling2D(3, name="pool")(x))
-    x = keras.layers.Dense(num_classes, use_bias=False, name="logits")(x)
+    x = keras.layers.Dense(num_classes, use_bias=False, kernel_initializer=kernels(), name="logits")(x)
     model = keras.Model(inputs, keras.layers.Rescaling(1 / 9, name="scale")(x), name="airbench_net")
     if whitening is not None:
         whiten.set_weights([whitening])

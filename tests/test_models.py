@@ -126,3 +126,25 @@ def test_print_summary_prints_the_plain_table_once(capsys):
     assert "logits (Dense)" in printed and "Total params: 8" in printed
     assert max(len(line) for line in printed.splitlines()) <= 60
     assert "\x1b[" not in printed, "no ANSI colour codes"
+
+
+def test_airbench_net_torch_init_draws_kernels_as_pytorch_does():
+    """PyTorch's default (airbench's): uniform in +-1/sqrt(fan_in); the default stays Keras' Glorot uniform."""
+    whitening = models.whitening_kernel(_correlated_images(50))
+    keras.utils.set_random_seed(0)
+    torch_like = models.airbench_net(whitening, widths=(16, 64, 128), init="torch")
+    keras.utils.set_random_seed(0)
+    glorot = models.airbench_net(whitening, widths=(16, 64, 128))
+    layers = [("block2a_conv", 9 * 16, 9 * 64, 16), ("block3a_conv", 9 * 64, 9 * 128, 64), ("logits", 128, 10, 0)]
+    for name, fan_in, fan_out, first in layers:
+        kernel = torch_like.get_layer(name).kernel.numpy()
+        random = kernel[..., first:].ravel()  # the first filters are Dirac
+        bound = 1 / np.sqrt(fan_in)
+        assert np.abs(random).max() <= bound and np.abs(random).max() > 0.95 * bound, name
+        np.testing.assert_allclose(random.std(), bound / np.sqrt(3), rtol=0.1, err_msg=name)
+        glorot_std = glorot.get_layer(name).kernel.numpy()[..., first:].std()
+        np.testing.assert_allclose(glorot_std, np.sqrt(2 / (fan_in + fan_out)), rtol=0.1, err_msg=name)
+    conv = torch_like.get_layer("block2a_conv").kernel.numpy()
+    np.testing.assert_array_equal(conv[1, 1, np.arange(16), np.arange(16)], np.ones(16))
+    with pytest.raises(ValueError, match='"torch"'):
+        models.airbench_net(whitening, init="he")

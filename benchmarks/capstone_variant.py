@@ -1,0 +1,74 @@
+"""Notebook 10's full recipe, trained once with one option of `models.airbench_net` changed.
+
+    python benchmarks/capstone_variant.py --data-dir ~/course-real-data --accept-mirror --init torch
+        [--epochs 10] [--seed 42] [--out results/variants]
+    python benchmarks/capstone_variant.py --tiny --init torch --out /tmp/variant   # the script's check: a minute
+
+Runs notebook 10's own cells, through papermill, from the start up to the cell that scores the
+test set, with `models.airbench_net(..., init=INIT)`: the same data split, schedule and
+evaluation as the committed run, one change. Writes the executed notebook to `--out` and prints
+its validation and test figures with the CPU. One seed per call: a difference smaller than the
+seed spread (notebook 10's ablation measures it) is not shown by one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import nbformat
+
+from course_lib.tools import notebooks
+from course_lib.tools.bench import cpu
+from course_lib.tools.course_map import BY_FILENAME
+
+NOTEBOOK = notebooks.CHECKOUT_NOTEBOOKS / "10_cifar10_speed_capstone.ipynb"
+LAST_CELL = "tta_test_accuracy = "  # the cell that scores the test set; the ablation and comparisons follow
+FIGURES = ("capstone, test accuracy", "validation:", " epochs in ")
+
+
+def variant(init: str) -> nbformat.NotebookNode:
+    """Notebook 10 up to its test score, every `models.airbench_net` call made with `init`."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    last = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and LAST_CELL in c.source)
+    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    patch = nbformat.v4.new_code_cell(
+        "import functools\n\n"
+        f"models.airbench_net = functools.partial(models.airbench_net, init={init!r})  # the one change"
+    )
+    nb.cells = nb.cells[: first_code + 1] + [patch] + nb.cells[first_code + 1 : last + 1]
+    return nb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default="", help="folder holding the real CIFAR-10")
+    parser.add_argument("--tiny", action="store_true", help="the built-in tiny data and sizes, to check the script")
+    parser.add_argument("--accept-mirror", action="store_true", help="accept a re-packed local copy")
+    parser.add_argument("--init", choices=("keras", "torch"), required=True)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, default=Path("results/variants"))
+    args = parser.parse_args()
+    source = args.out / f"10_init-{args.init}_epochs{args.epochs}_seed{args.seed}.source.ipynb"
+    output = source.with_name(source.name.replace(".source", ""))
+    args.out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(variant(args.init), source)
+    tiny = {"data_source": "tiny"} | BY_FILENAME[NOTEBOOK.name].tiny_parameters if args.tiny else {}
+    parameters = tiny | {"data_dir": str(Path(args.data_dir).expanduser()) if args.data_dir else "",
+                         "accept_mirror": args.accept_mirror, "epochs": args.epochs, "seed": args.seed}  # fmt: skip
+    try:
+        notebooks.execute(source, output, parameters)
+    finally:
+        source.unlink()
+    print(f"notebook 10, init={args.init}, {args.epochs} epochs, seed {args.seed}; {cpu()}")
+    for cell in nbformat.read(output, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "")
+            print("".join(line for line in text.splitlines(True) if any(f in line for f in FIGURES)), end="")
+    print(json.dumps({"notebook": str(output)}))
+
+
+if __name__ == "__main__":
+    main()

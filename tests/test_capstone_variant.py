@@ -1,0 +1,26 @@
+"""benchmarks/capstone_variant.py: notebook 10's own cells up to the test score, with one change."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "capstone_variant.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("capstone_variant", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_variant_patches_after_the_imports_and_stops_at_the_test_score():
+    script = _script()
+    code = [c.source for c in script.variant("torch").cells if c.cell_type == "code"]
+    assert "from course_lib import" in code[0] and "init='torch'" in code[1], "the change comes right after the imports"
+    assert sum("models.airbench_net =" in c for c in code) == 1
+    assert "parameters" not in code[1] and any("epochs: int" in c for c in code), "the parameters cell is kept"
+    assert script.LAST_CELL in code[-1] and not any("full_recipe" in c or "modern" in c for c in code[3:]), (
+        "no ablation, no comparisons"
+    )
