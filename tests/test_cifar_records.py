@@ -167,3 +167,67 @@ def test_test_views_gives_one_dataset_per_view_in_order(record_file):
     for ds, (top, left, flip) in zip(datasets, views, strict=True):
         first = next(iter(ds))[0].numpy()[0]
         np.testing.assert_allclose(first, cifar_records.view(tf.constant(x[0]), top, left, flip).numpy(), atol=1e-6)
+
+
+def _checkerboard(count: int) -> tf.Tensor:
+    """`count` copies of an image whose every even 24x24 window, mirrored or not, has the same statistics:
+    channel means 60, 128, 190, and a +-20 checkerboard within each channel."""
+    board = np.where(np.add.outer(np.arange(32), np.arange(32)) % 2 == 0, 20, -20)
+    image = np.stack([m + board for m in (60, 128, 190)], axis=-1).astype(np.uint8)
+    return tf.constant(np.repeat(image[np.newaxis], count, axis=0))
+
+
+def _contrast_factors(out: np.ndarray, images: tf.Tensor) -> np.ndarray:
+    """The contrast factor each distorted image was given: within-channel spread relative to the spread of
+    the channel means, after over before (brightness and standardization change neither ratio)."""
+
+    def ratio(x):
+        means = x.mean(axis=(1, 2), keepdims=True)
+        return (x - means).std(axis=(1, 2, 3)) / means.std(axis=(1, 2, 3))
+
+    return ratio(out.astype(np.float64)) / ratio(images.numpy()[:, 4:28, 4:28].astype(np.float64))
+
+
+def test_contrast_scales_each_channel_around_its_mean_by_0_2_to_1_8():
+    tf.random.set_seed(0)
+    images = _checkerboard(300)
+    factors = _contrast_factors(cifar_records.distort_batch(images).numpy(), images)
+    assert factors.min() >= 0.2 - 1e-4 and factors.max() <= 1.8 + 1e-4
+    assert factors.min() < 0.3 and factors.max() > 1.7, "the whole range is drawn, one factor per image"
+    plain = _contrast_factors(cifar_records.distort_batch(images, colour=False).numpy(), images)
+    np.testing.assert_allclose(plain, 1, rtol=1e-4)
+
+
+def test_train_dataset_seeds_its_order_passes_colour_on_and_keeps_whole_batches(tmp_path):
+    x = np.asarray(_checkerboard(1)).repeat(40, axis=0)
+    path = tmp_path / "data_batch_1.bin"
+    path.write_bytes(tiny.cifar_binary_records(x, np.arange(40) % 10))
+
+    def labels(seed, colour=True):
+        tf.random.set_seed(0)
+        ds = cifar_records.train_dataset([str(path)], batch_size=16, shuffle_seed=seed, colour=colour)
+        assert ds.element_spec[0].shape == (16, 24, 24, 3), "drop_remainder: every batch is whole"
+        return [labels.numpy().tolist() for _, labels in ds.take(3)], ds
+
+    first, _ = labels(1)
+    assert labels(1)[0] == first and labels(2)[0] != first
+    _, plain = labels(1, colour=False)
+    images = next(iter(plain))[0].numpy()
+    factors = _contrast_factors(images, _checkerboard(16))
+    np.testing.assert_allclose(factors, 1, rtol=1e-4)
+
+
+def test_test_dataset_defaults_to_the_unmirrored_centre_crop(record_file):
+    path, x, _ = record_file
+    first = next(iter(cifar_records.test_dataset([path], 20)))[0].numpy()
+    centre = tf.image.per_image_standardization(tf.constant(x[:, 4:28, 4:28], tf.float32)).numpy()
+    np.testing.assert_allclose(first, centre, atol=1e-6)
+
+
+def test_test_views_pass_the_held_out_records_on(record_file):
+    path, x, _ = record_file
+    held = cifar_records.holdout([path], 5, seed=3)
+    for ds in cifar_records.test_views([path], 20, ((4, 4, False), (0, 0, True)), keep=held):
+        assert next(iter(ds))[0].shape[0] == 5
+    first = next(iter(cifar_records.test_views([path], 20, keep=held)[0]))[0].numpy()
+    np.testing.assert_allclose(first[0], cifar_records.view(tf.constant(x[held][0])).numpy(), atol=1e-6)
