@@ -57,6 +57,11 @@ ATTACKS = {  # name -> a cell that prints what it could reach
     "            f.write(bytes(100 * 2**20))\n    print('400 MiB in /tmp')\nexcept OSError as e:\n"
     "    print(e.errno == errno.ENOSPC)",
     "host sockets": "import os\nprint(os.listdir('/run'))",
+    "disk": "import errno, os\nwritten = 0\ntry:\n    for k in range(20):\n        with open(f'fill{k}', 'wb') as f:\n"
+    "            f.write(bytes(50 * 2**20))\n        written += 50\n    print(written, 'MiB written')\nexcept OSError as e:\n"
+    "    print(e.errno == errno.ENOSPC, written, os.statvfs('.').f_blocks * os.statvfs('.').f_frsize // 2**20)",
+    "runtime folder": "import os\ntry:\n    open(os.path.join(os.environ['JUPYTER_RUNTIME_DIR'], 'x'), 'wb').close()\n"
+    "    print('written')\nexcept OSError as e:\n    print(type(e).__name__)",
     "leftover": "import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)\nprint('started')",
     "owner-only file": "try:\n    print(len(open(OWNER_ONLY).read()), 'characters read')\nexcept OSError as e:\n"
     "    print(type(e).__name__)",
@@ -146,6 +151,17 @@ def test_memory_and_file_size_are_limited(attacked):
 def test_tmp_is_small_memory_and_host_sockets_are_out_of_sight(attacked):
     assert attacked["memory in /tmp"] == "True", "/tmp is a sized tmpfs: it fills up long before the host's memory"
     assert attacked["host sockets"] == "[]"
+
+
+def test_the_working_folder_is_memory_of_a_fixed_size(attacked):
+    full, written, size = attacked["disk"].split()
+    assert full == "True", "writing 1,000 MiB in files under the file-size cap fills the folder, not the disk"
+    assert size == str(sandbox.Limits().disk_mb) and int(written) < int(size)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a grader that is not root cannot take the folder from the kernel")
+def test_the_kernel_cannot_write_to_the_runtime_folder_once_started(attacked):
+    assert attacked["runtime folder"] == "PermissionError", "files there would reach the host's disk"
 
 
 def test_every_process_a_submission_started_is_gone_when_it_ends(attacked):

@@ -93,3 +93,11 @@ def test_what_the_kernel_needs_under_tmp_is_shown_in_its_private_tmp(open_folder
     command = sandbox.prefix(open_folder / "kernel", readable=[data])
     assert str(data).startswith("/tmp/") and _runs(command, "--ro-bind", str(data), str(data))
     assert command.index("/tmp") < command.index(str(data)), "after the private /tmp is made"
+
+
+def test_the_working_folder_is_a_sized_tmpfs_sharing_only_the_runtime_folder(tmp_path, as_root):
+    command = sandbox.prefix(tmp_path, limits=sandbox.Limits(disk_mb=7))
+    runtime = str(tmp_path / sandbox.RUNTIME)
+    assert _runs(command, "--size", str(7 * 2**20), "--tmpfs", str(tmp_path))
+    assert _runs(command, "--bind", runtime, runtime) and command.index(runtime) > command.index(str(tmp_path))
+    assert not _runs(command, "--bind", str(tmp_path), str(tmp_path)), "the host's folder itself stays out"

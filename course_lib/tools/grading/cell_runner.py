@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 from nbclient import NotebookClient
 
 from course_lib.tools.grading.sandbox import Limits, limiter
@@ -103,7 +104,9 @@ def execute_cells(
         nb, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True, kernel_name="python3",
         resources={"metadata": {"path": str(kernel_dir or notebook.parent)}},
     )  # fmt: skip
-    client.km = SandboxedKernelManager(kernel_name="python3", transport="ipc")  # nbclient's timeouts need async
+    client.km = SandboxedKernelManager(  # nbclient's timeouts need async; the runtime folder holds the connection
+        kernel_name="python3", transport="ipc", connection_file=str(Path(jupyter_runtime_dir()) / "kernel.json")
+    )  # file and the sockets beside it, the one folder the sandboxed kernel shares with this process
     client.km.prefix = tuple(prefix)
     owner = (kernel_dir or notebook.parent).stat().st_uid  # the kernel's uid owns its folder (`sandbox.kernel_folder`)
     client.km.owner = owner if prefix and owner != os.geteuid() else None
@@ -111,6 +114,8 @@ def execute_cells(
     client.km.kernel_spec.interrupt_mode = "message"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     with client.setup_kernel(**quiet, preexec_fn=limiter(limits), cleanup_kc=True):
+        if client.km.owner is not None:
+            _close(Path(client.km.connection_file).parent)
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -138,6 +143,12 @@ def execute_cells(
             )  # fmt: skip
             if died:
                 return
+
+
+def _close(runtime: Path) -> None:
+    """Take the runtime folder from the kernel's uid once its sockets are made: it may no longer write there."""
+    os.chown(runtime, os.geteuid(), os.getegid())
+    runtime.chmod(0o711)  # entered still, to reach its sockets
 
 
 def _kill(km: AsyncKernelManager) -> None:

@@ -2,8 +2,12 @@
 
 Only the kernel runs inside; the cell runner that talks to it, reads its results and reports them
 to the grader stays outside, in another pid namespace (see `cell_runner`). Inside, the kernel
-- sees the file system read-only, its own working folder read-write, an empty private `/tmp`
-  (256 MiB) and `/dev/shm` (64 MiB), and an empty `/run` (no host sockets: D-Bus, Docker);
+- sees the file system read-only; its own working folder read-write, a folder in memory of
+  `Limits.disk_mb` that starts empty and vanishes with the kernel (nothing it writes reaches the
+  disk), but for the runtime folder (`RUNTIME`: the connection file and the IPC sockets), the one
+  folder it shares with the runner, which it may no longer write to once it has started, where the
+  grader is root; an empty private `/tmp` (256 MiB) and `/dev/shm` (64 MiB), and an empty `/run`
+  (no host sockets: D-Bus, Docker);
 - does not see the course's checkout (reference notebooks, their copies, git history), the
   submissions, the output folder or the grader's home folder: each is covered by an empty folder,
   with only the interpreter, its packages, `course_lib` and the tiny data shown again, read-only;
@@ -19,8 +23,9 @@ to the grader stays outside, in another pid namespace (see `cell_runner`). Insid
   in memory (`memfd`) can exceed. It may write files of at most `Limits.file_mb`, and
   run at most `Limits.processes` processes and threads at once (`prlimit`; the count is of its own
   uid's processes, or of its user namespace's: this kernel's only).
-Not promised: a cap on CPU time beyond the timeouts, or on disk space in the working folder beyond
-the file size.
+Not promised: a cap on CPU time beyond the timeouts; a closed runtime folder where the grader is not
+root (the kernel owns it then, and may open it again); a cap on the number of empty files and
+folders (their inodes take kernel memory the size caps do not count).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ ENVIRONMENT = (  # the grader's variables a kernel may see (HOME, TMPDIR and the
     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
 )  # fmt: skip
 CGROUP_MEMORY = Path("/sys/fs/cgroup/memory")
+RUNTIME = ".jupyter"  # in the kernel's folder: the connection file and IPC sockets, shared with the runner
 PRIVATE = (Path("/tmp"), Path("/dev/shm"), Path("/run"))  # the kernel's own, empty: what it needs there is shown again
 KERNEL_UIDS = 100_000  # a grader that is root runs each kernel as uid (and gid) KERNEL_UIDS + its own pid
 NO_SANDBOX = (
@@ -82,6 +88,7 @@ class Limits:
 
     memory_mb: int = 6144
     file_mb: int = 256
+    disk_mb: int = 512  # all the files in the working folder together (it lives in memory)
     processes: int = 512  # TensorFlow starts a few threads per core
 
 
@@ -92,7 +99,10 @@ def prefix(
     limits: Limits = Limits(),
     group: Path | None = None,
 ) -> list[str]:
-    """The command that runs a kernel confined to `workdir` (see `kernel_folder`), within `limits.processes`.
+    """The command that runs a kernel in `workdir` (see `kernel_folder`), within `limits.processes`.
+
+    Inside, `workdir` is a new folder in memory of `limits.disk_mb`; only its `RUNTIME` folder is
+    the host's, shared with the runner.
 
     `hidden` folders that exist here are covered by an empty folder; what the kernel needs inside
     one — the interpreter, its packages, `course_lib`, the `readable` folders (the tiny data) — is
@@ -116,7 +126,9 @@ def prefix(
         *[a for c in covered for a in ("--size", str(2**20), "--tmpfs", str(c))],
         *[a for d in _folders_between(shown, remade) for a in ("--perms", "0755", "--dir", str(d))],
         *[a for p in shown for a in ("--ro-bind", str(p), str(p))],
-        "--bind", str(workdir), str(workdir), "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes),
+        "--perms", "01777", "--size", str(limits.disk_mb * 2**20), "--tmpfs", str(workdir),
+        "--bind", str(workdir / RUNTIME), str(workdir / RUNTIME),
+        "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes),
     ]  # fmt: skip
 
 
@@ -162,10 +174,10 @@ def kernel_uid() -> int | None:
 def kernel_folder() -> Path:
     """A new empty folder for one kernel, in the system's temporary folder, owned by `kernel_uid()`."""
     folder = Path(tempfile.mkdtemp(prefix="course-kernel-"))
-    (folder / ".jupyter").mkdir()  # the runtime folder: connection file and IPC sockets
+    (folder / RUNTIME).mkdir()
     uid = kernel_uid()
     if uid is not None:
-        for path in (folder, folder / ".jupyter"):
+        for path in (folder, folder / RUNTIME):
             os.chown(path, uid, uid)
         folder.chmod(0o711)  # bwrap, root without its capabilities, must enter it
     return folder
@@ -220,7 +232,7 @@ def environment(workdir: Path, data_dir: Path | None) -> dict[str, str]:
     """The environment of the runner and its kernel: `ENVIRONMENT`'s variables and the kernel's own folders."""
     env = {name: os.environ[name] for name in ENVIRONMENT if name in os.environ}
     env |= {"HOME": str(workdir), "TMPDIR": str(workdir), "MPLCONFIGDIR": str(workdir / ".matplotlib")}
-    env |= {"JUPYTER_RUNTIME_DIR": str(workdir / ".jupyter"), "PYTHONNOUSERSITE": "1"}
+    env |= {"JUPYTER_RUNTIME_DIR": str(workdir / RUNTIME), "PYTHONNOUSERSITE": "1"}
     return env | ({"COURSE_DATA_DIR": str(data_dir)} if data_dir is not None else {})
 
 
