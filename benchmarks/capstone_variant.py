@@ -51,11 +51,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path("results/variants"))
     args = parser.parse_args()
-    source = args.out / f"10_init-{args.init}_epochs{args.epochs}_seed{args.seed}.source.ipynb"
+    data = "_tiny" if args.tiny else ""  # a check of the script never replaces a real run's notebook
+    source = args.out / f"10_init-{args.init}_epochs{args.epochs}_seed{args.seed}{data}.source.ipynb"
     output = source.with_name(source.name.replace(".source", ""))
     args.out.mkdir(parents=True, exist_ok=True)
     nbformat.write(variant(args.init), source)
-    tiny = {"data_source": "tiny"} | BY_FILENAME[NOTEBOOK.name].tiny_parameters if args.tiny else {}
+    tiny = {"data_source": "tiny"} | BY_FILENAME[NOTEBOOK.name].tiny_parameters if args.tiny else {}  # --epochs wins
     parameters = tiny | {"data_dir": str(Path(args.data_dir).expanduser()) if args.data_dir else "",
                          "accept_mirror": args.accept_mirror, "epochs": args.epochs, "seed": args.seed}  # fmt: skip
     try:

@@ -3,7 +3,7 @@
     python benchmarks/dask_jobs.py [--students 30] [--sweep-runs 8] [--only TEXT] [--jobs grade sweep course]
 
 Grades `--students` copies of notebook 02 (reference solutions), sweeps notebook 01 on the tiny
-data over `--sweep-runs` seeds, and runs the course notebooks whose name contains `--only` on
+data over `--sweep-runs` seeds, and runs the course notebooks whose name starts with `--only` on
 the tiny data: each with 1 worker, then 2. Prints a Markdown table (seconds in all and per job)
 with the CPU model and its instruction-set flags, and writes the figures as JSON. The
 configurations run one after the other, never at once; these machines drift from minute to
@@ -98,13 +98,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--sweep-runs", type=int, default=8)
-    parser.add_argument("--only", default="", help="course notebooks to run: names containing this (default: all)")
+    parser.add_argument("--only", default="", help="course notebooks to run: names starting with this (default: all)")
     parser.add_argument(
         "--jobs", nargs="+", default=["grade", "sweep", "course"], choices=["grade", "sweep", "course"],
         help="which kinds of job to measure (default: all three)",
     )  # fmt: skip
     parser.add_argument("--json", type=Path, default=Path("build/benchmarks/dask_jobs.json"))
     args = parser.parse_args()
+    try:
+        runner.selected(args.only)
+    except runner.NoSuchNotebook as e:
+        parser.error(str(e))
     with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
         rows = measure(args, Path(tmp))
     print(f"CPU: {cpu()}\n")

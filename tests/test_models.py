@@ -141,9 +141,9 @@ def test_airbench_net_torch_init_draws_kernels_as_pytorch_does():
         random = kernel[..., first:].ravel()  # the first filters are Dirac
         bound = 1 / np.sqrt(fan_in)
         assert np.abs(random).max() <= bound and np.abs(random).max() > 0.95 * bound, name
-        np.testing.assert_allclose(random.std(), bound / np.sqrt(3), rtol=0.1, err_msg=name)
+        np.testing.assert_allclose(random.std(), bound / np.sqrt(3), rtol=0.03, err_msg=name)
         glorot_std = glorot.get_layer(name).kernel.numpy()[..., first:].std()
-        np.testing.assert_allclose(glorot_std, np.sqrt(2 / (fan_in + fan_out)), rtol=0.1, err_msg=name)
+        np.testing.assert_allclose(glorot_std, np.sqrt(2 / (fan_in + fan_out)), rtol=0.03, err_msg=name)
     conv = torch_like.get_layer("block2a_conv").kernel.numpy()
     np.testing.assert_array_equal(conv[1, 1, np.arange(16), np.arange(16)], np.ones(16))
     with pytest.raises(ValueError, match='"torch"'):

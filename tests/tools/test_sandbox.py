@@ -62,6 +62,8 @@ ATTACKS = {  # name -> a cell that prints what it could reach
     "    print(e.errno == errno.ENOSPC, written, os.statvfs('.').f_blocks * os.statvfs('.').f_frsize // 2**20)",
     "runtime folder": "import os\ntry:\n    open(os.path.join(os.environ['JUPYTER_RUNTIME_DIR'], 'x'), 'wb').close()\n"
     "    print('written')\nexcept OSError as e:\n    print(type(e).__name__)",
+    "connection file": "import os\ntry:\n    with open(os.path.join(os.environ['JUPYTER_RUNTIME_DIR'], 'kernel.json'), 'ab') as f:\n"
+    "        f.write(bytes(2**20))\n    print('appended')\nexcept OSError as e:\n    print(type(e).__name__)",
     "leftover": "import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)\nprint('started')",
     "owner-only file": "try:\n    print(len(open(OWNER_ONLY).read()), 'characters read')\nexcept OSError as e:\n"
     "    print(type(e).__name__)",
@@ -162,6 +164,7 @@ def test_the_working_folder_is_memory_of_a_fixed_size(attacked):
 @pytest.mark.skipif(os.geteuid() != 0, reason="a grader that is not root cannot take the folder from the kernel")
 def test_the_kernel_cannot_write_to_the_runtime_folder_once_started(attacked):
     assert attacked["runtime folder"] == "PermissionError", "files there would reach the host's disk"
+    assert attacked["connection file"] == "PermissionError", "so would a connection file it still owned"
 
 
 def test_every_process_a_submission_started_is_gone_when_it_ends(attacked):

@@ -98,6 +98,17 @@ def test_what_the_kernel_needs_under_tmp_is_shown_in_its_private_tmp(open_folder
 def test_the_working_folder_is_a_sized_tmpfs_sharing_only_the_runtime_folder(tmp_path, as_root):
     command = sandbox.prefix(tmp_path, limits=sandbox.Limits(disk_mb=7))
     runtime = str(tmp_path / sandbox.RUNTIME)
-    assert _runs(command, "--size", str(7 * 2**20), "--tmpfs", str(tmp_path))
+    assert _runs(command, "--perms", "01777", "--size", str(7 * 2**20), "--tmpfs", str(tmp_path))
     assert _runs(command, "--bind", runtime, runtime) and command.index(runtime) > command.index(str(tmp_path))
     assert not _runs(command, "--bind", str(tmp_path), str(tmp_path)), "the host's folder itself stays out"
+
+
+def test_a_temporary_folder_outside_tmp_is_covered_too(host_folder, as_root, monkeypatch):
+    """With TMPDIR elsewhere, the other kernels' folders and the graded notebooks would be in sight."""
+    monkeypatch.setattr(sandbox.tempfile, "tempdir", str(host_folder))
+    command = sandbox.prefix(host_folder / "kernel")
+    assert _runs(command, "--tmpfs", str(host_folder))
+    monkeypatch.setattr(sandbox.tempfile, "tempdir", "/tmp")
+    assert not _runs(sandbox.prefix(host_folder / "kernel"), "--size", str(2**20), "--tmpfs", "/tmp"), (
+        "/tmp stays 256 MiB"
+    )

@@ -10,7 +10,7 @@ sandbox: `--kernel-prefix` is the bubblewrap command put in front of the kernel'
 so student code runs in another pid namespace and cannot reach this process, its memory or its
 stdout. The kernel's own stdout and stderr go nowhere. A cell that runs past the timeout is
 interrupted and reported as a `CellTimeoutError`; a kernel that does not stop is killed with its
-sandbox. The kernel talks to this worker over IPC sockets in the working directory: no ports, no network.
+sandbox. The kernel talks to this worker over IPC sockets in its runtime folder (`sandbox.RUNTIME`): no ports, no network.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.paths import jupyter_runtime_dir
 from nbclient import NotebookClient
 
-from course_lib.tools.grading.sandbox import Limits, limiter
+from course_lib.tools.grading.sandbox import RUNTIME, Limits, limiter
 
 STDERR_SHOWN = 2000  # characters of a cell's stderr kept for the feedback
 RUNNER_MEMORY = 3 * 2**30  # bytes of address space for this process (a flood of output stops it, not the grader)
@@ -104,18 +103,20 @@ def execute_cells(
         nb, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True, kernel_name="python3",
         resources={"metadata": {"path": str(kernel_dir or notebook.parent)}},
     )  # fmt: skip
-    client.km = SandboxedKernelManager(  # nbclient's timeouts need async; the runtime folder holds the connection
-        kernel_name="python3", transport="ipc", connection_file=str(Path(jupyter_runtime_dir()) / "kernel.json")
-    )  # file and the sockets beside it, the one folder the sandboxed kernel shares with this process
+    runtime = (kernel_dir or notebook.parent) / RUNTIME  # connection file and sockets: shared with the kernel
+    runtime.mkdir(exist_ok=True)
+    client.km = SandboxedKernelManager(  # nbclient's timeouts need async
+        kernel_name="python3", transport="ipc", connection_file=str(runtime / "kernel.json")
+    )
     client.km.prefix = tuple(prefix)
-    owner = (kernel_dir or notebook.parent).stat().st_uid  # the kernel's uid owns its folder (`sandbox.kernel_folder`)
+    owner = runtime.stat().st_uid  # the kernel's uid owns it (`sandbox.kernel_folder`)
     client.km.owner = owner if prefix and owner != os.geteuid() else None
     # interrupt by a message on the control channel: a SIGINT to the process group would stop bwrap itself
     client.km.kernel_spec.interrupt_mode = "message"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     with client.setup_kernel(**quiet, preexec_fn=limiter(limits), cleanup_kc=True):
         if client.km.owner is not None:
-            _close(Path(client.km.connection_file).parent)
+            _take_back(runtime, Path(client.km.connection_file))
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -145,10 +146,16 @@ def execute_cells(
                 return
 
 
-def _close(runtime: Path) -> None:
-    """Take the runtime folder from the kernel's uid once its sockets are made: it may no longer write there."""
-    os.chown(runtime, os.geteuid(), os.getegid())
-    runtime.chmod(0o711)  # entered still, to reach its sockets
+def _take_back(runtime: Path, connection_file: Path) -> None:
+    """Once the kernel has read its connection file and made its sockets, it may write to neither the
+    runtime folder nor that file (both on the host's disk). Links are not followed."""
+    for path, flags, mode in ((connection_file, os.O_RDONLY, 0o600), (runtime, os.O_RDONLY | os.O_DIRECTORY, 0o700)):
+        fd = os.open(path, flags | os.O_NOFOLLOW)
+        try:
+            os.fchown(fd, os.geteuid(), os.getegid())
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
 
 
 def _kill(km: AsyncKernelManager) -> None:

@@ -2,11 +2,13 @@
 
 Only the kernel runs inside; the cell runner that talks to it, reads its results and reports them
 to the grader stays outside, in another pid namespace (see `cell_runner`). Inside, the kernel
-- sees the file system read-only; its own working folder read-write, a folder in memory of
-  `Limits.disk_mb` that starts empty and vanishes with the kernel (nothing it writes reaches the
-  disk), but for the runtime folder (`RUNTIME`: the connection file and the IPC sockets), the one
-  folder it shares with the runner, which it may no longer write to once it has started, where the
-  grader is root; an empty private `/tmp` (256 MiB) and `/dev/shm` (64 MiB), and an empty `/run`
+- sees the file system read-only, but not the system's temporary folder (where the other kernels'
+  folders and the graded notebooks are); its own working folder read-write: a folder in memory of
+  `Limits.disk_mb` that starts empty and vanishes with the kernel. One folder inside it is the
+  host's, shared with the runner: the runtime folder (`RUNTIME`: the connection file and the IPC
+  sockets). Where the grader is root, the runner takes that folder and the connection file back
+  from the kernel's uid as soon as the kernel has started, so nothing the kernel writes reaches the
+  disk; it also has an empty private `/tmp` (256 MiB) and `/dev/shm` (64 MiB), and an empty `/run`
   (no host sockets: D-Bus, Docker);
 - does not see the course's checkout (reference notebooks, their copies, git history), the
   submissions, the output folder or the grader's home folder: each is covered by an empty folder,
@@ -23,9 +25,10 @@ to the grader stays outside, in another pid namespace (see `cell_runner`). Insid
   in memory (`memfd`) can exceed. It may write files of at most `Limits.file_mb`, and
   run at most `Limits.processes` processes and threads at once (`prlimit`; the count is of its own
   uid's processes, or of its user namespace's: this kernel's only).
-Not promised: a cap on CPU time beyond the timeouts; a closed runtime folder where the grader is not
-root (the kernel owns it then, and may open it again); a cap on the number of empty files and
-folders (their inodes take kernel memory the size caps do not count).
+Not promised: a cap on CPU time beyond the timeouts; where the grader is not root, a cap on what the
+kernel writes to the disk: it is the grader's own user then, and its runtime folder stays writable
+(each file within `Limits.file_mb`, their number unlimited); a cap on the number of empty files and
+folders in memory (their inodes take kernel memory the size caps do not count).
 """
 
 from __future__ import annotations
@@ -84,7 +87,8 @@ class SandboxMissing(RuntimeError):
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:
-    """What one kernel may use: memory (see `memory_group`) and the size of a file it writes, in MiB; processes and threads."""
+    """What one kernel may use, in MiB: memory (see `memory_group`), the size of a file it writes, all its files in
+    its working folder (`disk_mb`); and how many processes and threads it may run."""
 
     memory_mb: int = 6144
     file_mb: int = 256
@@ -104,7 +108,7 @@ def prefix(
     Inside, `workdir` is a new folder in memory of `limits.disk_mb`; only its `RUNTIME` folder is
     the host's, shared with the runner.
 
-    `hidden` folders that exist here are covered by an empty folder; what the kernel needs inside
+    `hidden` folders that exist here, and the system's temporary folder, are covered by an empty folder; what the kernel needs inside
     one — the interpreter, its packages, `course_lib`, the `readable` folders (the tiny data) — is
     shown again, read-only; so is a folder above them that other users may not enter, when the
     grader is root. SandboxMissing if bubblewrap cannot run here, or if the grader is root and a
@@ -113,7 +117,9 @@ def prefix(
     bwrap = usable_bwrap()
     if bwrap is None:
         raise SandboxMissing(NO_SANDBOX)
+    hidden = [*hidden, Path(tempfile.gettempdir())]  # other kernels' folders, the graded notebooks
     covered = [p.resolve() for p in dict.fromkeys(hidden) if p.is_dir()]
+    covered = [p for p in covered if not _inside(p, PRIVATE)]  # those are the sandbox's own, empty already
     needed = [p.resolve() for p in (*_interpreter(), *readable) if p.is_dir()]
     uid = kernel_uid()
     if uid is not None:
@@ -172,13 +178,16 @@ def kernel_uid() -> int | None:
 
 
 def kernel_folder() -> Path:
-    """A new empty folder for one kernel, in the system's temporary folder, owned by `kernel_uid()`."""
+    """A new empty folder for one kernel, in the system's temporary folder, its `RUNTIME` owned by `kernel_uid()`.
+
+    The folder itself stays the grader's: inside the sandbox the kernel works in a folder in memory
+    mounted over it, and only the runtime folder is the host's.
+    """
     folder = Path(tempfile.mkdtemp(prefix="course-kernel-"))
     (folder / RUNTIME).mkdir()
     uid = kernel_uid()
     if uid is not None:
-        for path in (folder, folder / RUNTIME):
-            os.chown(path, uid, uid)
+        os.chown(folder / RUNTIME, uid, uid)
         folder.chmod(0o711)  # bwrap, root without its capabilities, must enter it
     return folder
 
