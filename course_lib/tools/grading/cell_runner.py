@@ -98,12 +98,13 @@ def execute_cells(
 ) -> None:  # fmt: skip
     """Execute every code cell of `notebook` in a new kernel started behind `prefix`, calling `report(dict)` after each."""
     nb = nbformat.read(notebook, as_version=4)
+    folder = kernel_dir or notebook.parent
     timeout_error = f"CellTimeoutError: the cell ran past the cell timeout ({cell_timeout:g} s) and was interrupted"
     client = NotebookClient(
         nb, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True, kernel_name="python3",
-        resources={"metadata": {"path": str(kernel_dir or notebook.parent)}},
+        resources={"metadata": {"path": str(folder)}},
     )  # fmt: skip
-    runtime = (kernel_dir or notebook.parent) / RUNTIME  # connection file and sockets: shared with the kernel
+    runtime = folder / RUNTIME  # connection file and sockets: shared with the kernel
     runtime.mkdir(exist_ok=True)
     client.km = SandboxedKernelManager(  # nbclient's timeouts need async
         kernel_name="python3", transport="ipc", connection_file=str(runtime / "kernel.json")
