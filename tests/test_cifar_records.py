@@ -229,3 +229,14 @@ def test_test_views_pass_the_held_out_records_on(record_file):
         assert next(iter(ds))[0].shape[0] == 5
     first = next(iter(cifar_records.test_views([path], 20, keep=held)[0]))[0].numpy()
     np.testing.assert_allclose(first[0], cifar_records.view(tf.constant(x[held][0])).numpy(), atol=1e-6)
+
+
+def test_a_uniform_brightness_shift_is_undone_by_the_standardization():
+    """Notebook 04 says the brightness jitter does nothing: standardizing per image removes any shift."""
+    images = tf.constant(np.random.default_rng(0).integers(0, 150, size=(8, 32, 32, 3)), tf.uint8)
+    tf.random.set_seed(0)
+    plain = cifar_records.distort_batch(images).numpy()
+    tf.random.set_seed(0)
+    brighter = cifar_records.distort_batch(images + 100).numpy()
+    np.testing.assert_allclose(brighter, plain, atol=1e-4)
+    assert np.abs(plain).max() > 1, "the outputs are real standardized images, not constants"
