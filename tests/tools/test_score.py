@@ -36,3 +36,17 @@ def test_a_problem_found_before_running_costs_the_exercise_whatever_the_cells_pr
     reports = [_report(key, "right") for key in ROLES]
     result = _score("ex", ROLES, ["your solution cell uses tf.nn.softmax"], reports, EXPECTED, 3)
     assert result.points == 0 and result.notes == ["your solution cell uses tf.nn.softmax"]
+
+
+def test_a_hidden_test_shows_only_a_type_python_defines_and_its_time_is_not_counted():
+    """A submission could raise a class named after the test's inputs, or sleep for as long as one of them."""
+    reports = [_report(key, "right") for key in ROLES]
+    reports[2] = {**reports[2], "error": "ZeroDivisionError: 1 / x with x = 0", "seconds": 40.0}
+    reports[3] = {**reports[3], "error": "x_equals_0_and_y_equals_7: anything", "seconds": 7.0}
+    result = _score("ex", ROLES, [], reports, EXPECTED, 3)
+    assert result.notes == [
+        "hidden test 'secret one' raised ZeroDivisionError (the message of a hidden test is not shown)",
+        "hidden test 'secret two' raised an exception of a type the submission made"
+        + " (the message of a hidden test is not shown)",
+    ]
+    assert result.seconds == 1.0, "the solution and the visible check, 0.5 s each; the hidden tests not"

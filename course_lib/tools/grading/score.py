@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import tempfile
 from dataclasses import dataclass, field
@@ -74,6 +75,9 @@ def grade_notebook(
 
 
 UNGRADED_ERROR = "the cell starting"
+BUILTIN_ERRORS = frozenset(
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+) | {"CellTimeoutError", "DeadKernelError"}  # the runner's own
 LABELS = {"solution": "your solution cell", "check": "{key}", "hidden": "hidden test '{key}'"}
 
 
@@ -88,9 +92,7 @@ def _score(
         if report is None:
             notes.append(f"{label} did not run (stopped before it)")
         elif report["error"] and role == "hidden":  # its message could show the test's inputs: the type alone
-            notes.append(
-                f"{label} raised {report['error'].split(':', 1)[0]} (the message of a hidden test is not shown)"
-            )
+            notes.append(f"{label} raised {_builtin_type(report['error'])} (the message of a hidden test is not shown)")
         elif report["error"]:
             notes.append(f"{label} raised {report['error']}")
         elif expected is None or role == "solution" or report["text"] == expected[(name, key)]:
@@ -99,13 +101,19 @@ def _score(
             notes.append(f"visible {label} printed something else:\n{_diff(expected[(name, key)], report['text'])}")
         else:
             notes.append(f"{label} failed")
-    seconds = sum(r["seconds"] for r in mine.values())
+    seconds = sum(r["seconds"] for key, r in mine.items() if roles.get(key) != "hidden")  # a sleep could encode inputs
     stderr = [  # a hidden test's stderr could show its inputs: only the student's own cells and the visible checks
         f"{LABELS[role].format(key=key)} wrote to stderr (not graded):\n{mine[key]['stderr'].rstrip()}"
         for key, role in roles.items()
         if role != "hidden" and key in mine and mine[key].get("stderr")
     ]
     return ExerciseResult(0 if notes else points, notes, seconds, stderr)
+
+
+def _builtin_type(error: str) -> str:
+    """The error's type if Python defines it, else a phrase: a class the submission names could carry the test's inputs."""
+    name = error.split(":", 1)[0]
+    return name if name in BUILTIN_ERRORS else "an exception of a type the submission made"
 
 
 def _diff(expected: str, got: str) -> str:
