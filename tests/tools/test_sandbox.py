@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -37,6 +38,18 @@ finally:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
 """
+KEYRING = """
+import subprocess, sys
+PROBE = '''
+import ctypes, errno, pyseccomp
+libc = ctypes.CDLL(None, use_errno=True)
+add_key = pyseccomp.resolve_syscall(pyseccomp.system_arch(), "add_key")
+kept = libc.syscall(add_key, b"user", b"note", b"for a classmate", 15, -4)  # -4: the user's keyring
+print("key added" if kept >= 0 else errno.errorcode[ctypes.get_errno()])
+'''
+exec(PROBE)  # in the kernel, then in a process it starts
+print(subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True).stdout.strip())
+"""
 ATTACKS = {  # name -> a cell that prints what it could reach
     "environment": "import os\nprint(sorted(k for k in os.environ if k.startswith('COURSE_SECRET')))",
     "grader's /tmp": "import os\nprint([n for n in os.listdir('/tmp') if n.startswith('course-secret')])",
@@ -45,6 +58,8 @@ ATTACKS = {  # name -> a cell that prints what it could reach
     "checkout": "import os\nprint(sorted(os.listdir(CHECKOUT)))",
     "git history": "import os\nprint(os.path.exists(os.path.join(CHECKOUT, '.git')))",
     "home": "import os\nprint(sorted(os.listdir(HOME)))",
+    "beside the checkout": "import os\nprint(os.listdir(os.path.dirname(CHECKOUT)))",
+    "root folder": "import os\nprint(sorted(os.listdir('/')))",
     "submission file": "import os\nprint(sorted(n for n in os.listdir('..') if n.endswith('.ipynb')))",
     "runner": "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == [1, 2])",
     "network": "import socket\ntry:\n    socket.create_connection(('127.0.0.1', PORT), timeout=2)\n    print('reached')\n"
@@ -68,6 +83,7 @@ ATTACKS = {  # name -> a cell that prints what it could reach
     "owner-only file": "try:\n    print(len(open(OWNER_ONLY).read()), 'characters read')\nexcept OSError as e:\n"
     "    print(type(e).__name__)",
     "processes": FORK_BOMB,
+    "keyring": KEYRING,
 }
 
 
@@ -139,6 +155,15 @@ def test_the_kernel_has_its_own_tmp_and_cannot_see_the_reference_or_hidden_folde
     assert attacked["submission file"] == "[]", "the notebook with the hidden tests is outside the kernel's folder"
 
 
+def test_nothing_but_the_system_and_what_the_kernel_needs_is_in_sight(attacked):
+    """Other checkouts of the course, their worktrees, backups: whatever is not shown is not there."""
+    assert ast.literal_eval(attacked["beside the checkout"]) == [CHECKOUT_NOTEBOOKS.parent.name]
+    needed = {Path(p).parts[1] for p in (sys.prefix, sys.base_prefix, CHECKOUT_NOTEBOOKS)}
+    made = {"dev", "proc", "tmp", "run"}
+    system = {Path(p).name for p in sandbox.SYSTEM if Path(p).exists()}
+    assert set(ast.literal_eval(attacked["root folder"])) == system | made | needed
+
+
 def test_the_runner_is_out_of_reach_and_the_kernel_has_no_network_or_rights(attacked):
     assert attacked["runner"] == "True", "only the sandbox's init and the kernel are in its pid namespace"
     assert attacked["network"] == "no network"
@@ -178,6 +203,10 @@ def test_every_process_a_submission_started_is_gone_when_it_ends(attacked):
 )
 def test_files_only_root_may_read_stay_closed_when_root_grades(attacked):
     assert attacked["owner-only file"] == "PermissionError", "shown to the kernel, but it is not the file's owner"
+
+
+def test_the_kernel_keyring_is_closed_to_the_kernel_and_what_it_starts(attacked):
+    assert attacked["keyring"] == "EPERM\nEPERM", "a key could carry data to a classmate's kernel, and outlive both"
 
 
 def test_the_number_of_processes_is_capped(attacked):

@@ -47,7 +47,8 @@ def test_root_drops_to_the_kernels_uid_inside_and_caps_processes(tmp_path, as_ro
     assert "--unshare-user" not in command and _runs(command, "--cap-add", "CAP_SETUID")
     tail = command[command.index("--chdir") + 2 :]
     assert tail[0] == "setpriv" and "--reuid=123456" in tail and "--no-new-privs" in tail
-    assert tail[-3:] == ["prlimit", "--nproc=99", "--"], "the process cap comes last, just before the kernel"
+    assert tail[-7:-4] == ["prlimit", "--nproc=99", "--"], "the process cap, then the keyring closed, then the kernel"
+    assert tail[-4:] == sandbox.KEYRING_CLOSED
 
 
 def test_an_ordinary_grader_keeps_nobody_in_a_user_namespace(tmp_path, monkeypatch):
@@ -55,36 +56,49 @@ def test_an_ordinary_grader_keeps_nobody_in_a_user_namespace(tmp_path, monkeypat
     monkeypatch.setattr(sandbox, "kernel_uid", lambda: None)
     command = sandbox.prefix(tmp_path)
     assert _runs(command, "--unshare-user", "--uid", "65534") and "setpriv" not in command
-    assert command[-3:] == ["prlimit", f"--nproc={sandbox.Limits().processes}", "--"]
+    assert command[-7:-4] == ["prlimit", f"--nproc={sandbox.Limits().processes}", "--"]
 
 
-def test_folders_shown_inside_a_covered_one_are_made_enterable(open_folder, as_root):
+def test_the_kernel_sees_the_system_and_what_it_needs_only(open_folder, as_root):
+    data = open_folder / "data"
+    data.mkdir()
+    command = sandbox.prefix(open_folder / "kernel", readable=[data])
+    assert not _runs(command, "--ro-bind", "/", "/"), "no longer the whole file system, covered in places"
+    bound = {command[i + 1] for i, a in enumerate(command) if a in ("--ro-bind", "--symlink")}
+    assert bound - {"usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "usr/lib32", "usr/libx32"} == {
+        p for p in sandbox.SYSTEM if Path(p).is_dir() and not Path(p).is_symlink()
+    } | {str(data)}, "the system's folders and the tiny data (the interpreter is left out here)"
+
+
+def test_folders_above_a_shown_one_are_made_enterable(open_folder, as_root):
     closed = open_folder / "home"
     (closed / "a" / "b" / "data").mkdir(parents=True)
     closed.chmod(0o700)
     try:
-        command = sandbox.prefix(open_folder / "kernel", hidden=[closed], readable=[closed / "a" / "b" / "data"])
+        command = sandbox.prefix(open_folder / "kernel", readable=[closed / "a" / "b" / "data"])
     finally:
         closed.chmod(0o755)
-    for folder in (closed / "a", closed / "a" / "b"):
+    for folder in (closed, closed / "a", closed / "a" / "b"):
         assert _runs(command, "--perms", "0755", "--dir", str(folder))
     assert command.index(str(closed / "a")) < command.index(str(closed / "a" / "b")), "top first"
     assert _runs(command, "--ro-bind", str(closed / "a" / "b" / "data"))
+    assert not _runs(command, "--ro-bind", str(closed), str(closed)), "the closed folder itself stays out of sight"
 
 
-def test_root_grading_covers_a_closed_folder_above_and_names_a_closed_needed_one(host_folder, as_root):
-    closed = host_folder / "home"
-    (closed / "a" / "data").mkdir(parents=True)
-    closed.chmod(0o700)
-    try:
-        command = sandbox.prefix(host_folder / "kernel", readable=[closed / "a" / "data"])
-        assert _runs(command, "--tmpfs", str(closed)) and _runs(command, "--perms", "0755", "--dir", str(closed / "a"))
-        assert _runs(command, "--ro-bind", str(closed / "a" / "data"))
-        (closed / "a" / "data").chmod(0o750)
-        with pytest.raises(sandbox.SandboxMissing, match=f"may not read {closed / 'a' / 'data'}.*chmod -R o\\+rX"):
-            sandbox.prefix(host_folder / "kernel", readable=[closed / "a" / "data"])
-    finally:
-        closed.chmod(0o755)
+def test_root_grading_names_a_needed_folder_closed_to_other_users(host_folder, as_root):
+    data = host_folder / "home" / "data"
+    data.mkdir(parents=True)
+    data.chmod(0o750)
+    with pytest.raises(sandbox.SandboxMissing, match=f"may not read {data}.*chmod -R o\\+rX"):
+        sandbox.prefix(host_folder / "kernel", readable=[data])
+
+
+def test_a_hidden_folder_inside_a_shown_one_is_covered(open_folder, as_root):
+    data = open_folder / "data"
+    (data / "submissions").mkdir(parents=True)
+    command = sandbox.prefix(open_folder / "kernel", hidden=[data / "submissions"], readable=[data])
+    covered = str(data / "submissions")
+    assert _runs(command, "--tmpfs", covered) and command.index(covered) > command.index(str(data))
 
 
 def test_what_the_kernel_needs_under_tmp_is_shown_in_its_private_tmp(open_folder, as_root):
@@ -103,12 +117,8 @@ def test_the_working_folder_is_a_sized_tmpfs_sharing_only_the_runtime_folder(tmp
     assert not _runs(command, "--bind", str(tmp_path), str(tmp_path)), "the host's folder itself stays out"
 
 
-def test_a_temporary_folder_outside_tmp_is_covered_too(host_folder, as_root, monkeypatch):
-    """With TMPDIR elsewhere, the other kernels' folders and the graded notebooks would be in sight."""
+def test_a_temporary_folder_outside_tmp_stays_out_of_sight(host_folder, as_root, monkeypatch):
+    """With TMPDIR elsewhere, the other kernels' folders and the graded notebooks are there: not shown."""
     monkeypatch.setattr(sandbox.tempfile, "tempdir", str(host_folder))
     command = sandbox.prefix(host_folder / "kernel")
-    assert _runs(command, "--tmpfs", str(host_folder))
-    monkeypatch.setattr(sandbox.tempfile, "tempdir", "/tmp")
-    assert not _runs(sandbox.prefix(host_folder / "kernel"), "--size", str(2**20), "--tmpfs", "/tmp"), (
-        "/tmp stays 256 MiB"
-    )
+    assert str(host_folder) not in command and _runs(command, "--size", str(256 * 2**20), "--tmpfs", "/tmp")

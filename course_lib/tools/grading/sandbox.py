@@ -2,22 +2,23 @@
 
 Only the kernel runs inside; the cell runner that talks to it, reads its results and reports them
 to the grader stays outside, in another pid namespace (see `cell_runner`). Inside, the kernel
-- sees the file system read-only, but not the system's temporary folder (where the other kernels'
-  folders and the graded notebooks are); its own working folder read-write: a folder in memory of
-  `Limits.disk_mb` that starts empty and vanishes with the kernel. One folder inside it is the
-  host's, shared with the runner: the runtime folder (`RUNTIME`: the connection file and the IPC
-  sockets). Where the grader is root, the runner takes that folder and the connection file back
-  from the kernel's uid as soon as the kernel has started, so nothing the kernel writes reaches the
-  disk; it also has an empty private `/tmp` (256 MiB) and `/dev/shm` (64 MiB), and an empty `/run`
-  (no host sockets: D-Bus, Docker);
-- does not see the course's checkout (reference notebooks, their copies, git history), the
-  submissions, the output folder or the grader's home folder: each is covered by an empty folder,
-  with only the interpreter, its packages, `course_lib` and the tiny data shown again, read-only;
-  nor any variable of the grader's environment but `ENVIRONMENT`'s;
+- sees, read-only, the system's programs and libraries (`SYSTEM`: /usr, /etc, /lib...), the
+  interpreter, its packages, `course_lib` and the tiny data, and nothing else of the host's files:
+  not the course's checkout (reference notebooks, git history), other copies of it, the
+  submissions, the output folder, the home folder, the system's temporary folder (other kernels'
+  folders, the graded notebooks); nor any variable of the grader's environment but
+  `ENVIRONMENT`'s. Its own working folder is read-write: a folder in memory of `Limits.disk_mb`
+  that starts empty and vanishes with the kernel. One folder inside it is the host's, shared with
+  the runner: the runtime folder (`RUNTIME`: the connection file and the IPC sockets). Where the
+  grader is root, the runner takes that folder and the connection file back from the kernel's uid
+  as soon as the kernel has started, so nothing the kernel writes reaches the disk; it also has an
+  empty private `/tmp` (256 MiB) and `/dev/shm` (64 MiB), and an empty `/run` (no host sockets);
 - has no network, its own pid, IPC and UTS namespaces and no capabilities; it runs as `nobody` in
   its own user namespace when the grader is an ordinary user, and as a uid of its own (`kernel_uid`,
   set by `setpriv` inside) when the grader is root, so files only root may read (`/etc/shadow`)
   stay closed to it;
+- cannot use the kernel keyring (`add_key`, `keyctl`: a seccomp filter, see `syscall_filter`), the
+  one store of the host that its namespaces do not divide;
 - dies with its runner, and every process it started dies with it (the pid namespace ends);
 - may use at most `Limits.memory_mb` of memory for all its processes together, files in memory
   included, where the grader is root and the machine has cgroup v1's memory controller
@@ -28,7 +29,8 @@ to the grader stays outside, in another pid namespace (see `cell_runner`). Insid
 Not promised: a cap on CPU time beyond the timeouts; where the grader is not root, a cap on what the
 kernel writes to the disk: it is the grader's own user then, and its runtime folder stays writable
 (each file within `Limits.file_mb`, their number unlimited); a cap on the number of empty files and
-folders in memory (their inodes take kernel memory the size caps do not count).
+folders in memory (their inodes take kernel memory the size caps do not count); silence about the
+host's layout: /proc/self/mountinfo names the folders shown and the system's mounts.
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ import nbformat
 
 from course_lib.tools.notebooks import CHECKOUT_NOTEBOOKS
 
-FLAGS = [  # /tmp and /dev/shm are memory: sized, as RLIMIT_AS does not count them; /run holds host sockets
-    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "01777", "--size", str(256 * 2**20),
+SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")  # shown read-only; nothing else is
+FLAGS = [  # /tmp and /dev/shm are memory: sized, as RLIMIT_AS does not count them; /run is empty (no host sockets)
+    "--dev", "/dev", "--proc", "/proc", "--perms", "01777", "--size", str(256 * 2**20),
     "--tmpfs", "/tmp", "--perms", "01777", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm",
     "--size", str(2**20), "--tmpfs", "/run",
     "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--cap-drop", "ALL", "--die-with-parent",
@@ -71,12 +74,12 @@ ENVIRONMENT = (  # the grader's variables a kernel may see (HOME, TMPDIR and the
 )  # fmt: skip
 CGROUP_MEMORY = Path("/sys/fs/cgroup/memory")
 RUNTIME = ".jupyter"  # in the kernel's folder: the connection file and IPC sockets, shared with the runner
-PRIVATE = (Path("/tmp"), Path("/dev/shm"), Path("/run"))  # the kernel's own, empty: what it needs there is shown again
+KEYRING_CLOSED = [sys.executable, "-I", "-m", "course_lib.tools.grading.syscall_filter"]  # put before the kernel
 KERNEL_UIDS = 100_000  # a grader that is root runs each kernel as uid (and gid) KERNEL_UIDS + its own pid
 NO_SANDBOX = (
     "bubblewrap (`bwrap`) is not installed or cannot make a sandbox here, so student code would run with "
     "your rights: your files, the network, the other students' work. Install it (Debian/Ubuntu: "
-    "`sudo apt-get install bubblewrap`; it needs util-linux's `prlimit` and `setpriv` too), or pass "
+    "`sudo apt-get install bubblewrap`; it needs util-linux's `prlimit` and `setpriv`, and libseccomp2, too), or pass "
     "--no-sandbox to grade without one (trusted submissions only)."
 )
 
@@ -105,36 +108,28 @@ def prefix(
 ) -> list[str]:
     """The command that runs a kernel in `workdir` (see `kernel_folder`), within `limits.processes`.
 
-    Inside, `workdir` is a new folder in memory of `limits.disk_mb`; only its `RUNTIME` folder is
-    the host's, shared with the runner.
-
-    `hidden` folders that exist here, and the system's temporary folder, are covered by an empty folder; what the kernel needs inside
-    one — the interpreter, its packages, `course_lib`, the `readable` folders (the tiny data) — is
-    shown again, read-only; so is a folder above them that other users may not enter, when the
-    grader is root. SandboxMissing if bubblewrap cannot run here, or if the grader is root and a
-    folder the kernel needs is closed to other users.
+    Inside, the file system holds only the system's programs and libraries (`SYSTEM`), the
+    interpreter, its packages, `course_lib` and the `readable` folders (the tiny data), read-only;
+    `workdir` is a new folder in memory of `limits.disk_mb`, of which only the `RUNTIME` folder is
+    the host's, shared with the runner. A `hidden` folder inside one of those shown is covered by an
+    empty one. SandboxMissing if bubblewrap cannot run here, or if the grader is root and a folder
+    the kernel needs is closed to other users.
     """
     bwrap = usable_bwrap()
     if bwrap is None:
         raise SandboxMissing(NO_SANDBOX)
-    hidden = [*hidden, Path(tempfile.gettempdir())]  # other kernels' folders, the graded notebooks
-    covered = [p.resolve() for p in dict.fromkeys(hidden) if p.is_dir()]
-    covered = [p for p in covered if not _inside(p, PRIVATE)]  # those are the sandbox's own, empty already
-    needed = [p.resolve() for p in (*_interpreter(), *readable) if p.is_dir()]
     uid = kernel_uid()
-    if uid is not None:
-        covered += _closed_above(needed, [*covered, *PRIVATE])
-    remade = [*covered, *PRIVATE]  # the sandbox's own folders: what the kernel needs in them is shown again
-    shown = [p for p in dict.fromkeys(needed) if _inside(p, remade)]
+    shown = _shown([*_interpreter(), *readable], open_to_all=uid is not None)
+    hidden = [p.resolve() for p in dict.fromkeys([*hidden, Path(tempfile.gettempdir())]) if p.is_dir()]
+    covered = [p for p in hidden if _inside(p, shown)]  # other kernels' folders, the graded notebooks
     enter = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs")] if group else []
     return [
-        *enter, bwrap, *FLAGS, *(AS_USER if uid is None else AS_ROOT),
+        *enter, bwrap, *_system(), *FLAGS, *(AS_USER if uid is None else AS_ROOT),
+        *_shown_as_is(shown),
         *[a for c in covered for a in ("--size", str(2**20), "--tmpfs", str(c))],
-        *[a for d in _folders_between(shown, remade) for a in ("--perms", "0755", "--dir", str(d))],
-        *[a for p in shown for a in ("--ro-bind", str(p), str(p))],
         "--perms", "01777", "--size", str(limits.disk_mb * 2**20), "--tmpfs", str(workdir),
         "--bind", str(workdir / RUNTIME), str(workdir / RUNTIME),
-        "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes),
+        "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes), *KEYRING_CLOSED,
     ]  # fmt: skip
 
 
@@ -208,28 +203,38 @@ def _inside(path: Path, folders: Iterable[Path]) -> bool:
     return any(f == path or f in path.parents for f in folders)
 
 
-def _folders_between(shown: list[Path], covered: list[Path]) -> list[Path]:
-    """The folders between a covering folder and what is shown inside it, top first (made enterable by all)."""
-    between = [d for p in shown for d in reversed(p.parents) if _inside(d, covered) and d not in covered]
-    return list(dict.fromkeys(between))
+def _system() -> list[str]:
+    """bubblewrap's arguments that show `SYSTEM`'s folders read-only (a symbolic link, such as /bin, stays one)."""
+    shown = [Path(p) for p in SYSTEM if Path(p).exists()]
+    return [
+        a
+        for p in shown
+        for a in (("--symlink", os.readlink(p)) if p.is_symlink() else ("--ro-bind", str(p))) + (str(p),)
+    ]
 
 
-def _closed_above(needed: list[Path], covered: list[Path]) -> list[Path]:
-    """The topmost folder above each needed one that other users may not enter (`/root`, say), to be covered.
+def _shown_as_is(shown: list[Path]) -> list[str]:
+    """bubblewrap's arguments that show `shown` read-only, each at its own path, below folders any user may enter."""
+    system, private = [Path(m) for m in SYSTEM], [Path(m) for m in ("/", "/tmp", "/dev/shm", "/run")]
+    above = [d for p in shown for d in reversed(p.parents) if d not in private and not _inside(d, system)]
+    folders = [a for d in dict.fromkeys(above) for a in ("--perms", "0755", "--dir", str(d))]
+    return folders + [a for p in shown for a in ("--ro-bind", str(p), str(p))]
 
-    Covered, it becomes the sandbox's own open folder, with what is needed shown again inside it.
-    SandboxMissing if a needed folder itself is closed to other users (showing it keeps its mode).
+
+def _shown(needed: list[Path], open_to_all: bool) -> list[Path]:
+    """The folders to show the kernel: each needed one that exists, once.
+
+    `open_to_all` (the grader is root and the kernel another user): SandboxMissing if one of them is
+    closed to other users (shown, it keeps its mode).
     """
-    closed = []
-    for path in needed:
-        if path.stat().st_mode & (stat.S_IROTH | stat.S_IXOTH) != stat.S_IROTH | stat.S_IXOTH:
+    shown = list(dict.fromkeys(p.resolve() for p in needed if p.is_dir()))
+    for path in shown:
+        if open_to_all and path.stat().st_mode & (stat.S_IROTH | stat.S_IXOTH) != stat.S_IROTH | stat.S_IXOTH:
             raise SandboxMissing(
                 f"grading as root runs each kernel as a user of its own, which may not read {path}. Let others "
                 f"in (`chmod -R o+rX {path}`), or grade as an ordinary user."
             )
-        above = [p for p in reversed(path.parents) if not _inside(p, [*covered, *closed])]
-        closed += [p for p in above if not p.stat().st_mode & stat.S_IXOTH][:1]
-    return closed
+    return shown
 
 
 def _interpreter() -> list[Path]:
@@ -268,7 +273,9 @@ def usable_bwrap() -> str | None:
     if bwrap is None or not shutil.which("prlimit") or not shutil.which("setpriv"):
         return None
     uid = kernel_uid()
-    trial = [bwrap, *FLAGS, *(AS_USER if uid is None else AS_ROOT), *_drop_to(uid), *_process_cap(64), "true"]
+    interpreter = _shown_as_is(_shown(_interpreter(), open_to_all=False))
+    trial = [bwrap, *_system(), *FLAGS, *(AS_USER if uid is None else AS_ROOT), *interpreter, *_drop_to(uid)]
+    trial += [*_process_cap(64), *KEYRING_CLOSED, "true"]
     return None if subprocess.run(trial, check=False, capture_output=True).returncode else bwrap
 
 
