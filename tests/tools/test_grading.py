@@ -7,7 +7,9 @@ import csv
 import os
 import shutil
 
+import msgpack
 import nbformat
+import papermill
 import pytest
 from grading_helpers import (
     EX1,
@@ -23,7 +25,7 @@ from grading_helpers import (
 )
 
 from course_lib.tools import assignments, cli
-from course_lib.tools.grading import build, classes, report, sandbox
+from course_lib.tools.grading import build, classes, limits, report, sandbox
 
 # ---------------------------------------------------------------- the class folder and the gradebook (no kernel)
 
@@ -39,7 +41,12 @@ def _class_folder(root):
     (subs / "bob_link").symlink_to(subs / "alice")
     (subs / "carl").mkdir()
     (subs / "carl" / REFERENCE.name).symlink_to(subs / "alice" / REFERENCE.name)
+    (subs / JURGEN).mkdir()
+    shutil.copy(REFERENCE, subs / JURGEN)
     return subs
+
+
+JURGEN = os.fsdecode(b"j\x81rgen")  # what unzip makes of a CP437 "ü": not UTF-8
 
 
 @pytest.fixture
@@ -82,8 +89,10 @@ def test_every_entry_is_graded_or_listed_with_its_reason(tmp_path, monkeypatch, 
     assert set(skipped) == {".hidden", "notes.txt", "'=1+2.txt", "bob_link", f"carl/{REFERENCE.name}"}
     assert skipped["bob_link"].startswith("a symbolic link") and skipped[".hidden"].startswith("a hidden folder")
     assert skipped["notes.txt"].startswith("not a folder")
-    assert set(no_kernels) == {"alice", "carl"} and no_kernels["carl"] == {STEM: None}, "a symlink is never read"
-    assert no_kernels["alice"][STEM] == REFERENCE.read_bytes()
+    assert set(no_kernels) == {"alice", "carl", "j\\x81rgen"} and no_kernels["carl"] == {STEM: None}, (
+        "a symlink is never read"
+    )
+    assert no_kernels["alice"][STEM] == no_kernels["j\\x81rgen"][STEM] == REFERENCE.read_bytes()
     printed = capsys.readouterr().out
     assert all(f"not graded: {entry}: " in printed for entry in skipped)
 
@@ -95,6 +104,14 @@ def test_a_student_name_a_spreadsheet_would_run_is_written_as_text(name, tmp_pat
     report.write_gradebook(tmp_path / "g.csv", [report.gradebook_row(name, {}, {})])
     with open(tmp_path / "g.csv", newline="") as f:
         assert next(csv.DictReader(f))["student"] == "'" + name
+
+
+def test_a_folder_name_is_shown_escaped_safe_to_send_and_one_name_for_one_folder():
+    names = [JURGEN, "j\\x81rgen", "jürgen", "a\nb", "a\\u000ab", "\x1b[2Jx", "alice"]
+    shown = [report.shown_name(name) for name in names]
+    assert shown == ["j\\x81rgen", "j\\\\x81rgen", "jürgen", "a\\u000ab", "a\\\\u000ab", "\\u001b[2Jx", "alice"]
+    assert len(set(shown)) == len(names), "two folders shown alike"
+    assert all(msgpack.unpackb(msgpack.packb(name)) == name for name in shown), "Dask sends its keys with msgpack"
 
 
 # ---------------------------------------------------------------- the graded notebook, bad class folders (no kernel)
@@ -243,6 +260,33 @@ def test_tags_saved_outputs_second_definitions_and_definitions_in_strings_earn_n
     second = f"the cell starting `{EX1} = lambda z, f=tf.nn.softmax: f(z).numpy()` binds `{EX1}` again"
     assert problems[EX1] == [f"{second}, outside its solution cell"]
     assert problems[EX2] == [f"no solution cell defining `{EX2}` was found"]
+
+
+def test_a_parameters_cell_too_long_to_read_is_reported_and_never_handed_to_papermill(tmp_path, monkeypatch):
+    inspected, inspect = [], papermill.inspect_notebook
+    monkeypatch.setattr(papermill, "inspect_notebook", lambda path: inspected.append(path) or inspect(path))
+    nb, _ = build.graded_notebook(solved(), assignments.read_assignment(REFERENCE))
+    assert build.parameterized(nb, STEM, tmp_path)[1] == [] and len(inspected) == 1
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.tags)
+    cell.source += '\nnote: "a' + " " * limits.PARAMETERS_CELL_CHARS + 'b"'  # quadratic for papermill's regex
+    ran, notes = build.parameterized(nb, STEM, tmp_path)
+    limit = f"{len(cell.source):,} characters, over the grader's limit of {limits.PARAMETERS_CELL_CHARS:,}"
+    assert notes == [f"the parameters cell holds {limit}; it was not read and the notebook ran with its own settings"]
+    assert len(inspected) == 1 and ran is nb, "handed to papermill, or changed"
+
+
+def test_a_notebook_with_more_code_than_the_grader_reads_is_refused_unread(monkeypatch):
+    monkeypatch.setattr(classes, "grade_notebook", lambda *args: pytest.fail("a notebook over the limit was read"))
+    monkeypatch.setattr(classes, "tiny_data_dir", lambda: None)
+    student = solved()
+    student.cells.append(nbformat.v4.new_code_cell("x = 1\n" * (limits.CODE_CHARS // 6 + 1)))
+    tasks = {STEM: (assignments.read_assignment(REFERENCE), {})}
+    result = classes.grade_student({STEM: nbformat.writes(student).encode()}, tasks, sandbox.GradeOptions())[STEM]
+    code = f"{limits.code_chars(student):,}"
+    assert result.notes == [
+        f"{REFERENCE.name} holds {code} characters of code, over the grader's limit of {limits.CODE_CHARS:,}; not graded"
+    ]
+    assert all(r.points == 0 for r in result.exercises.values())
 
 
 def test_a_kernels_folder_is_removed_however_deep_or_closed_it_was_left(tmp_path):

@@ -7,6 +7,7 @@ each class is one short fixture, and the files can run on both test workers at o
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import threading
 
@@ -39,7 +40,7 @@ def _attack(targets: list, port: int) -> str:
 
 @pytest.fixture(scope="module")
 def hostile_class(tmp_path_factory):
-    """alice (honest) and zed (writes outside its folder, connects here)."""
+    """alice (honest), zed (writes outside its folder, connects here), j\x81rgen (honest, a folder name not UTF-8)."""
     root = tmp_path_factory.mktemp("hostile")
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.5)
@@ -58,7 +59,7 @@ def hostile_class(tmp_path_factory):
     ]  # fmt: skip
     zed = solved()
     zed.cells.insert(1, nbformat.v4.new_code_cell(_attack(targets, listener.getsockname()[1])))
-    students = {"alice": solved(), "zed_attacker": zed}
+    students = {"alice": solved(), "zed_attacker": zed, os.fsdecode(b"j\x81rgen"): solved()}
     (root / "notebooks").mkdir(parents=True)
     nbformat.write(nbformat.read(REFERENCE, as_version=4), targets[0])
     (root / "submissions" / "alice").mkdir(parents=True)
@@ -72,7 +73,12 @@ def hostile_class(tmp_path_factory):
 
 @pytest.mark.notebooks
 def test_an_attacker_scores_only_its_own_work_and_its_classmate_is_untouched(hostile_class):
-    assert points(hostile_class) == {"alice": ("2", "2", "4", "4"), "zed_attacker": ("2", "2", "4", "4")}
+    assert points(hostile_class) == {
+        "alice": ("2", "2", "4", "4"),
+        "zed_attacker": ("2", "2", "4", "4"),
+        "j\\x81rgen": ("2", "2", "4", "4"),  # its bytes escaped: safe to show and to send to Dask, read as they are
+    }
+    assert hostile_class["feedback"]["j\\x81rgen"].startswith("# Feedback for j\\x81rgen\n")
 
 
 @pytest.mark.notebooks
@@ -81,4 +87,4 @@ def test_a_submission_cannot_touch_the_grader_or_the_network(hostile_class):
         pytest.skip("bubblewrap is not installed or not allowed here; CI installs it")
     assert hostile_class["unchanged"], "the reference notebook or another student's submission was overwritten"
     assert hostile_class["connections"] == [], "a submission reached a socket outside its sandbox"
-    assert len(hostile_class["gradebook"]) == 2
+    assert len(hostile_class["gradebook"]) == 3

@@ -1,7 +1,14 @@
 """Shared solutions: renamed, re-commented, re-laid-out copies match; different code, placeholders and other libraries do not."""
 
+import csv
+
+import nbformat
+import pytest
+from grading_helpers import REFERENCE, STEM, solved
+
+from course_lib.tools import assignments
 from course_lib.tools.assignments import PLACEHOLDER
-from course_lib.tools.grading import similarity
+from course_lib.tools.grading import limits, report, similarity
 
 ALICE = '''
 def my_softmax(z):
@@ -61,3 +68,28 @@ def test_code_too_deep_to_read_is_never_matched_and_never_crashes():
     deep = "def my_softmax(z):\n    return " + "+".join(["z"] * 1000) + "\n"
     assert similarity.fingerprint(deep, "my_softmax") is None
     assert similarity.shared({"a": {"my_softmax": deep}, "b": {"my_softmax": deep}}) == []
+
+
+def test_a_solution_longer_than_the_limit_is_never_read(monkeypatch):
+    padded = ALICE + "\n" + "#" * similarity.SIMILARITY_CELL_CHARS + "\n"
+    monkeypatch.setattr(similarity.ast, "parse", lambda *args: pytest.fail("a cell over the limit was parsed"))
+    assert similarity.fingerprint(padded, "my_softmax") is None
+    assert similarity.shared({"a": {"my_softmax": padded}, "b": {"my_softmax": padded}}) == []
+
+
+def test_shared_code_skips_long_cells_and_long_notebooks_with_a_note(tmp_path):
+    assignment = assignments.read_assignment(REFERENCE)
+    long_cell, long_notebook = solved(), solved()
+    long_cell.cells.append(nbformat.v4.new_code_cell("#" * (limits.SIMILARITY_CELL_CHARS + 1)))
+    cells = limits.CODE_CHARS // limits.SIMILARITY_CELL_CHARS + 1  # each within its limit, all together not
+    long_notebook.cells += [nbformat.v4.new_code_cell("#" * limits.SIMILARITY_CELL_CHARS) for _ in range(cells)]
+    handed_in = {name: {STEM: nbformat.writes(nb).encode()} for name, nb in [("a", solved()), ("b", long_cell)]}
+    handed_in["c"] = {STEM: nbformat.writes(long_notebook).encode()}
+    printed = []
+    report.report_shared(handed_in, {STEM: (assignment, {})}, tmp_path, printed.append)
+    assert printed[:2] == [
+        f"not compared for shared code: b: {STEM}: 1 cell(s) over {limits.SIMILARITY_CELL_CHARS:,} characters not read",
+        f"not compared for shared code: c: {STEM}: its code is over {limits.CODE_CHARS:,} characters",
+    ]
+    with open(tmp_path / "similar_solutions.csv", newline="") as f:
+        assert {row["students"] for row in csv.DictReader(f)} == {"a; b"}, "b's other cells are still compared"

@@ -13,6 +13,7 @@ from course_lib.tools import assignments
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.course_map import BY_FILENAME
 from course_lib.tools.grading.cell_runner import first_line
+from course_lib.tools.grading.limits import PARAMETERS_CELL_CHARS
 from course_lib.tools.notebooks import run_parameters
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -112,7 +113,15 @@ def _tag(cell: nbformat.NotebookNode, exercise: str, role: str, key: str) -> Non
 
 
 def parameterized(nb: nbformat.NotebookNode, stem: str, workdir: Path) -> tuple[nbformat.NotebookNode, list[str]]:
-    """`nb` with the course's tiny-data parameters injected; notes if its parameters cell was tampered with."""
+    """`nb` with the course's tiny-data parameters injected; notes if its parameters cell was tampered with.
+
+    A parameters cell longer than `PARAMETERS_CELL_CHARS` is never handed to papermill (whose reading
+    of it takes time quadratic in its length): the notebook runs with its own settings, and a note says why.
+    """
+    size = _parameters_size(nb)
+    if size > PARAMETERS_CELL_CHARS:
+        limit = f"over the grader's limit of {PARAMETERS_CELL_CHARS:,}"
+        return nb, [f"the parameters cell holds {size:,} characters, {limit}; {NOT_READ}"]
     entry = BY_FILENAME.get(f"{stem}.ipynb")
     path = workdir / "declared.ipynb"
     nbformat.write(nb, path)
@@ -125,3 +134,11 @@ def parameterized(nb: nbformat.NotebookNode, stem: str, workdir: Path) -> tuple[
     finally:
         path.unlink()
     return papermill.parameterize.parameterize_notebook(nb, parameters), []
+
+
+NOT_READ = "it was not read and the notebook ran with its own settings"
+
+
+def _parameters_size(nb: nbformat.NotebookNode) -> int:
+    """Characters in the longest cell tagged `parameters` (papermill reads the first; any could be first)."""
+    return max((len(c.source) for c in nb.cells if "parameters" in c.metadata.get("tags", [])), default=0)

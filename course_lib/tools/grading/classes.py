@@ -16,11 +16,13 @@ from course_lib.data.catalog import DATASETS
 from course_lib.tools import assignments, jobs
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.grading import sandbox
+from course_lib.tools.grading.limits import CODE_CHARS, code_chars
 from course_lib.tools.grading.report import (
     UNSANDBOXED,
     feedback,
     gradebook_row,
     report_shared,
+    shown_name,
     spreadsheet_safe,
     write_gradebook,
 )
@@ -55,6 +57,10 @@ def grade_student(
             student = nbformat.reads(content.decode("utf-8"), as_version=4)
         except Exception as e:  # noqa: BLE001 (not JSON, not a notebook, not UTF-8)
             results[stem] = NotebookResult(empty, [f"{name} is not a readable notebook ({type(e).__name__})"])
+            continue
+        if (code := code_chars(student)) > CODE_CHARS:  # parsed outside every timeout: refused before any work
+            note = f"{name} holds {code:,} characters of code, over the grader's limit of {CODE_CHARS:,}; not graded"
+            results[stem] = NotebookResult(empty, [note])
             continue
         try:
             result, _ = grade_notebook(student, assignment, expected, options)
@@ -91,10 +97,11 @@ def grade_class(
     if options.sandbox and not sandbox.available():
         raise SandboxMissing(NO_SANDBOX)
     entries = sorted(submissions.iterdir())
-    skipped = {p.name: reason for p in entries if (reason := _not_a_student(p))}
-    students = [p for p in entries if p.name not in skipped]
+    skipped = {shown_name(p.name): reason for p in entries if (reason := _not_a_student(p))}
+    students = [p for p in entries if not _not_a_student(p)]
     skipped |= {
-        f"{s.name}/{f.name}": "a symbolic link: not followed (it could hand in another student's work); copy the file in"
+        f"{shown_name(s.name)}/{shown_name(f.name)}":
+            "a symbolic link: not followed (it could hand in another student's work); copy the file in"
         for s in students for f in sorted(s.glob("*.ipynb")) if f.is_symlink()
     }  # fmt: skip
     stems = sorted({f.stem for s in students for f in s.glob("*.ipynb") if (notebooks / f.name).is_file()})
@@ -111,7 +118,9 @@ def grade_class(
         assignment = assignments.read_assignment(notebooks / f"{stem}.ipynb")
         if assignment.exercises:
             tasks[stem] = (assignment, expected_outputs(notebooks / f"{stem}.ipynb", assignment, local))
-    handed_in = {folder.name: {stem: _handed_in(folder / f"{stem}.ipynb") for stem in tasks} for folder in students}
+    handed_in = {  # by a name safe to show and to send to Dask; the files are read by their own path
+        shown_name(folder.name): {stem: _handed_in(folder / f"{stem}.ipynb") for stem in tasks} for folder in students
+    }
     rows = [{"entry": spreadsheet_safe(name), "reason": reason} for name, reason in skipped.items()]
     atomic.write_csv(out / "not_graded.csv", rows, ["entry", "reason"])
     for row in rows:

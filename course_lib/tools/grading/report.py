@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from course_lib import atomic
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.grading import similarity
 from course_lib.tools.grading.build import defines
+from course_lib.tools.grading.limits import CODE_CHARS, SIMILARITY_CELL_CHARS, code_chars
 from course_lib.tools.grading.score import NotebookResult
 
 UNSANDBOXED = (
@@ -48,6 +51,16 @@ def spreadsheet_safe(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
+def shown_name(name: str) -> str:
+    """A folder's `name` as text safe to print, write and send to Dask, one name for one folder.
+
+    Bytes that are not UTF-8 (what unzip makes of a CP437 "ü") read `\\x81`, control characters
+    `\\u000a`, and a backslash is doubled, so no two folders are shown alike.
+    """
+    text = os.fsencode(name).replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cc" else c for c in text)
+
+
 def gradebook_row(student: str, results: dict[str, NotebookResult], tasks: dict) -> dict:
     row = {"student": spreadsheet_safe(student)}
     for stem, (assignment, _) in tasks.items():
@@ -67,7 +80,11 @@ def report_shared(handed_in: dict, tasks: dict, out: Path, report: Callable[[str
     """Write OUT/similar_solutions.csv: students whose solutions are the same code (see `similarity`)."""
     shared = []
     for stem, (assignment, _) in tasks.items():
-        solutions = {student: _solutions(notebooks.get(stem), assignment) for student, notebooks in handed_in.items()}
+        solutions = {}
+        for student, notebooks in handed_in.items():
+            solutions[student], skipped = _solutions(notebooks.get(stem), assignment)
+            if skipped:
+                report(f"not compared for shared code: {student}: {stem}: {skipped}")
         shared += [row | {"exercise": f"{stem}:{row['exercise']}"} for row in similarity.shared(solutions)]
     for row in shared:
         report(f"same solution ({row['nodes']} syntax nodes): {row['exercise']}: {row['students']}")
@@ -75,10 +92,18 @@ def report_shared(handed_in: dict, tasks: dict, out: Path, report: Callable[[str
     atomic.write_csv(out / "similar_solutions.csv", shared, ["exercise", "students", "nodes"])
 
 
-def _solutions(submitted: bytes | None, assignment: Assignment) -> dict[str, str]:
-    """{exercise: source of the student's cell defining it} for a handed-in notebook (empty if unreadable)."""
+def _solutions(submitted: bytes | None, assignment: Assignment) -> tuple[dict[str, str], str]:
+    """{exercise: source of the student's cell defining it} for a handed-in notebook (empty if unreadable),
+    and what was too long to read (see `limits`): the whole notebook, or some cells ("" if nothing).
+    """
     try:
-        cells = nbformat.reads(submitted.decode(), as_version=4).cells if submitted else []
-        return {e.name: c.source for e in assignment.exercises for c in cells if defines(c, e.name)}
+        nb = nbformat.reads(submitted.decode(), as_version=4) if submitted else nbformat.v4.new_notebook()
+        if code_chars(nb) > CODE_CHARS:
+            return {}, f"its code is over {CODE_CHARS:,} characters"
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        cells = [c for c in code if len(c.source) <= SIMILARITY_CELL_CHARS]
+        answers = {e.name: c.source for e in assignment.exercises for c in cells if defines(c, e.name)}
     except Exception:  # noqa: BLE001 (not a notebook, or a malformed one: nothing to compare)
-        return {}
+        return {}, ""
+    too_long = len(code) - len(cells)
+    return answers, f"{too_long} cell(s) over {SIMILARITY_CELL_CHARS:,} characters not read" if too_long else ""

@@ -7,7 +7,7 @@ meet on a one-line solution (read the `nodes` column: the larger the shared code
 sign). Names a function binds (its arguments, assignments, loop and comprehension variables, inner
 functions) are renamed in order of first use; names it reads from outside (`np`, `tf`, builtins)
 and attribute names stay, so `np.exp` and `tf.exp` never match. An empty answer (the released
-placeholder) or one that does not parse is never matched.
+placeholder), one that does not parse, or one longer than `limits.SIMILARITY_CELL_CHARS` is never matched.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections import defaultdict
 
 from course_lib.exercise_rules import UNREADABLE
 from course_lib.tools.assignments import PLACEHOLDER
+from course_lib.tools.grading.limits import SIMILARITY_CELL_CHARS
 
 _PLACEHOLDER = ast.dump(ast.parse(PLACEHOLDER).body[0])  # the released answer's body, as `_is_placeholder` compares
 
@@ -68,7 +69,9 @@ def _bound_names(function: ast.FunctionDef) -> set[str]:
 
 
 def fingerprint(source: str, name: str) -> tuple[str, int] | None:
-    """(hash, size in AST nodes) of function `name` in `source` once normalised; None if absent or empty."""
+    """(hash, size in AST nodes) of function `name` in `source` once normalised; None if absent, empty or too long."""
+    if len(source) > SIMILARITY_CELL_CHARS:  # parsed after grading, outside every timeout
+        return None
     try:
         return _fingerprint(source, name)
     except (SyntaxError, *UNREADABLE):  # unreadable (too deep, say): never matched
