@@ -4,15 +4,22 @@ Each exercise declares the names its solution cell may read from outside the cel
 modules such as `np`, and Python's safe built-ins) and parts of names it must not use
 (`Rule.banned`: `softmax` refuses `tf.nn.softmax`, `tf.compat.v1.nn.softmax` and
 `x.softmax_v2` alike). A name counts as the cell's own only where Python would bind it: in the
-function that uses it (its arguments and locals) or by a statement at the top of the cell that
-always runs; a binding hidden in an `if 0:` does not make an outside name allowed. Refused
-everywhere, because they reach a name without spelling it: `eval`, `exec`, `compile`,
-`__import__`, `getattr`/`setattr`/`delattr`, `globals`/`locals`/`vars`, `open`, `type`, names and
-attributes starting with `_` that the cell does not bind, attributes that lead to the interpreter
-(`sys`, `builtins`, `modules`, `f2py`, `ctypes`, ...), and importing a module other than those the
-rule allows under their usual names. `tampering` looks at every cell a student wrote for code
-that changes what the checks rely on, and `rebinds` for cells that redefine an exercise's function.
-Code that cannot be read (too deeply nested, say) is refused, never a crash.
+function that uses it (its arguments and locals, not a name it declares `global`; a comprehension's
+variables only inside it), or by a statement at the top of the cell that always runs and comes
+before the read (`sm = sm` or a bare `sm: object` reads the other cells' `sm`); a function's body
+sees the top's names bound before the first statement that may call it. Refused everywhere,
+because they reach a name without spelling it: `eval`, `exec`, `compile`, `__import__`,
+`getattr`/`setattr`/`delattr`, `globals`/`locals`/`vars`, `open`, `type`, names and attributes
+starting with `_` that the cell does not bind, attributes that lead to the interpreter (`sys`,
+`builtins`, `modules`, `f2py`, `ctypes`, ...), to a frame or to a namespace by a string
+(`inspect`, `getmembers`, `attrgetter`, `f_globals`, ...), and importing a module other than
+those the rule allows under their usual names. `tampering` looks at every cell a student wrote
+for code that changes what the checks rely on, and `rebinds` for cells that redefine an
+exercise's function. A cell is read as IPython runs it (IPython's own transformer, so a form feed
+or a magic inside a string is what it is there; `%timeit`/`%time` as the code they run, setup
+line included). Code that cannot be read (too deeply nested, or a cell above `MAX_CHARS`,
+`MAX_LINES` or `MAX_ESCAPES`, which IPython's transformer takes quadratic time on) is refused,
+never a crash or a stall.
 """
 
 from __future__ import annotations
@@ -125,13 +132,27 @@ REACHING = frozenset({
     "__loader__", "__spec__", "__self__", "__func__", "__wrapped__",
     "f_globals", "f_locals", "f_builtins", "f_back", "tb_frame", "gi_frame", "cr_frame",  # a frame's variables
 })  # fmt: skip
+# attributes that reach a namespace or a frame by a string, or the caller's variables
+INTROSPECTION = frozenset({"inspect", "getmembers", "getattr_static", "currentframe", "attrgetter", "methodcaller"})
+PRYING = INTROSPECTION - {"inspect"}  # outside a solution: the notebooks print `inspect.getsource(...)`
 KERNEL = frozenset({"builtins", "importlib", "ctypes", "gc", "__main__", "IPython", "ipykernel"})  # its state
-TIMING_MAGICS = ("%timeit", "%time", "%%timeit", "%%time")  # IPython syntax that only runs the code it is given
-UNREADABLE = (RecursionError, MemoryError, ValueError)  # what ast raises on code nested too deeply (or with NUL bytes)
+TIMING_MAGICS = frozenset({"timeit", "time"})  # IPython magics that only run the code they are given
+MAX_CHARS, MAX_LINES, MAX_ESCAPES = 40_000, 500, 30  # the largest cell read (IPython re-reads it per `!` or `%`)
 MODULES = {"np": "numpy", "tf": "tensorflow", "keras": "keras", "math": "math", "pathlib": "pathlib", "os": "os"}
 STANDARD = MODULES | {"sys": "sys", "course_lib": "course_lib", "checks": "course_lib.checks", "builtins": "builtins"}
+USUAL = {module.split(".")[-1]: name for name, module in STANDARD.items()}  # numpy -> np, checks -> checks, ...
 WATCHED = frozenset({*MODULES, "checks", "course_lib", "builtins", "sys"})  # what a student cell must not rebind
 HOOKS = frozenset("get_ipython setattr delattr exec eval compile __import__ globals vars __builtins__".split())  # noqa: SIM905 (names a cell outside the solution must not use: they change the kernel for the checks)
+FUNCTIONS = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+COMPREHENSIONS = ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+SCOPES = FUNCTIONS | ast.ClassDef | COMPREHENSIONS  # what has names of its own
+
+
+class Unreadable(ValueError):
+    """A cell larger, or with more IPython syntax, than the grader reads; the message says which."""
+
+
+UNREADABLE = (RecursionError, MemoryError, ValueError)  # ast on code nested too deeply (or NUL bytes); `Unreadable`
 
 
 @dataclass(frozen=True)
@@ -197,7 +218,10 @@ def _root(node: ast.AST) -> ast.AST:
 
 
 def _binds(node: ast.AST) -> set[str]:
-    """Names a statement or expression binds where it stands (not inside nested functions)."""
+    """Names a statement or expression binds where it stands (not inside nested scopes).
+
+    An annotation without a value (`x: int`) binds nothing at a cell's top; in a function it
+    makes the name local, as Python does."""
     names = set()
     for sub in _walk_scope(node):
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
@@ -212,22 +236,37 @@ def _binds(node: ast.AST) -> set[str]:
 
 
 def _walk_scope(node: ast.AST):
-    """Every node of `node`'s own scope: nested functions, lambdas and classes are yielded, not entered."""
-    todo = [node]
+    """Every node of `node`'s own scope: nested scopes are yielded, not entered, but what of them runs
+    where they stand is (decorators, defaults, annotations, a comprehension's first iterable)."""
+    yield node
+    todo = _own(node)
     while todo:
         current = todo.pop()
         yield current
-        for child in ast.iter_child_nodes(current):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-                yield child
-                todo += [d for d in getattr(child, "decorator_list", [])] + _defaults(child)
-            else:
-                todo.append(child)
+        if isinstance(current, SCOPES):
+            todo += _outer(current)
+        else:
+            todo += ast.iter_child_nodes(current)
 
 
-def _defaults(function: ast.AST) -> list[ast.AST]:
-    args = getattr(function, "args", None)
-    return [*args.defaults, *[d for d in args.kw_defaults if d]] if args else []
+def _own(scope: ast.AST) -> list[ast.AST]:
+    """The children of `scope` that run in it (a comprehension's first iterable runs outside it)."""
+    if not isinstance(scope, COMPREHENSIONS):
+        return list(ast.iter_child_nodes(scope))
+    first, *rest = scope.generators
+    parts = [getattr(scope, f) for f in ("elt", "key", "value") if hasattr(scope, f)]
+    return [*parts, first.target, *first.ifs, *rest]
+
+
+def _outer(scope: ast.AST) -> list[ast.AST]:
+    """The parts of a nested scope evaluated where the scope stands."""
+    if isinstance(scope, COMPREHENSIONS):
+        return [scope.generators[0].iter]
+    found = [*getattr(scope, "decorator_list", []), *getattr(scope, "bases", []), *getattr(scope, "keywords", [])]
+    if args := getattr(scope, "args", None):
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *(v for v in (args.vararg, args.kwarg) if v)]
+        found += [*args.defaults, *(d for d in args.kw_defaults if d), *(a.annotation for a in every if a.annotation)]
+    return found + ([scope.returns] if getattr(scope, "returns", None) else [])
 
 
 def _arguments(function: ast.AST) -> set[str]:
@@ -235,36 +274,71 @@ def _arguments(function: ast.AST) -> set[str]:
     return {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, *(v for v in (a.vararg, a.kwarg) if v)]}
 
 
-def _unconditional(tree: ast.Module) -> set[str]:
-    """Names the cell binds by top-level statements that always run (not under if/for/while/try/with)."""
-    kinds = ast.Assign | ast.AnnAssign | ast.AugAssign | ast.FunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom
-    found = set()
-    for statement in tree.body:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            found.add(statement.name)
-        elif isinstance(statement, kinds):
-            found |= _binds(statement)
-    return found
+def _locals(function: ast.AST, outer: set[str], top: set[str]) -> set[str]:
+    """Names bound where `function`'s body runs: its own, its enclosing ones', and the cell's top
+    for names it declares `global` (a binding it makes to a global name does not count)."""
+    declared = [n for n in _walk_scope(function) if isinstance(n, ast.Global | ast.Nonlocal)]
+    global_ = {name for n in declared if isinstance(n, ast.Global) for name in n.names}
+    own = _binds(function) | _arguments(function)
+    return (outer - global_) | (own - {name for n in declared for name in n.names}) | (global_ & top)
+
+
+def _always_binds(statement: ast.stmt) -> set[str]:
+    """Names a top-level statement binds whenever it runs (not under if/for/while/try/with)."""
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {statement.name}
+    if isinstance(statement, ast.AnnAssign) and statement.value is None:
+        return set()
+    if isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.Import | ast.ImportFrom):
+        return _binds(statement)
+    return set()
+
+
+def _runs_cell_code(statement: ast.stmt, cell: set[str]) -> bool:
+    """Whether a top-level statement may run code of the cell's functions: a call, decorator or class
+    statement that reads a name the cell binds, or a lambda it may call at once."""
+    todo, nodes = [statement], []
+    while todo:  # what runs when the statement does: not the bodies of the functions it defines
+        nodes.append(todo.pop())
+        todo += _outer(nodes[-1]) if isinstance(nodes[-1], FUNCTIONS) else ast.iter_child_nodes(nodes[-1])
+    calls = any(isinstance(n, ast.Call | ast.ClassDef) or getattr(n, "decorator_list", None) for n in nodes)
+    reads = any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in cell for n in nodes)
+    return calls and (reads or any(isinstance(n, ast.Lambda) for n in nodes))
 
 
 def _scoped_loads(tree: ast.Module) -> list[tuple[ast.Name, set[str]]]:
-    """Each name the cell reads, with the names bound where it is read (its functions' locals, the cell's top)."""
-    found = []
+    """Each name the cell reads, with the names bound where and when it is read.
 
-    def visit(scope: ast.AST, bound: set[str]) -> None:
-        if isinstance(scope, ast.Module | ast.ClassDef):
-            inner = bound  # the cell's top: only what always runs; a class body's names are not seen by its methods
-        else:
-            inner = bound | _binds(scope) | _arguments(scope)  # any binding in a function makes the name local
+    The cell's top runs in order: a name read there is the cell's own once an earlier statement
+    that always runs has bound it (`sm = sm` reads the other cells' `sm`). A function's body sees
+    its locals and the names bound at the top before the first statement that may call it."""
+    found: list[tuple[ast.Name, set[str]]] = []
+
+    def visit(scope: ast.AST, now: set[str], later: set[str], top: set[str]) -> None:
         for node in _walk_scope(scope):
-            if node is not scope and isinstance(
-                node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
-            ):
-                visit(node, inner)  # in a class body `inner` is `bound`: methods do not see the class's names
+            if node is scope:
+                continue
+            if isinstance(node, FUNCTIONS):
+                inner = _locals(node, later, top)
+                visit(node, inner, inner, top)
+            elif isinstance(node, ast.ClassDef):  # its body runs where it stands; its methods do not see its names
+                visit(node, now, later, top)
+            elif isinstance(node, COMPREHENSIONS):
+                visit(node, now | _binds(node), later | _binds(node), top)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                found.append((node, inner))
+                found.append((node, now))
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                found.append((node.target, now))  # `x += 1` reads `x` first
 
-    visit(tree, _unconditional(tree))
+    before, bound = [], set()
+    for statement in tree.body:
+        before.append(frozenset(bound))
+        bound |= _always_binds(statement)
+    cell = _binds(tree)
+    runs = [i for i, statement in enumerate(tree.body) if _runs_cell_code(statement, cell)]
+    for i, statement in enumerate(tree.body):
+        later = next((set(before[k]) for k in runs if k >= i), bound)
+        visit(ast.Module(body=[statement], type_ignores=[]), set(before[i]), later, later)
     return found
 
 
@@ -278,9 +352,14 @@ def violations(source: str, rule: Rule) -> list[str]:
         found += [p for node in ast.walk(tree) for p in _node_problems(node, rule)]
     except SyntaxError as e:
         return [f"the cell does not parse ({e.msg}, line {e.lineno})"]
-    except UNREADABLE:
-        return ["code this grader cannot read (nested too deeply)"]
+    except UNREADABLE as e:
+        return [_unreadable(e)]
     return list(dict.fromkeys(found))
+
+
+def _unreadable(error: Exception) -> str:
+    why = str(error) if isinstance(error, Unreadable) else "nested too deeply"
+    return f"code this grader cannot read ({why})"
 
 
 def _name_problems(node: ast.Name, bound: set[str], rule: Rule) -> list[str]:
@@ -300,7 +379,7 @@ def _node_problems(node: ast.AST, rule: Rule) -> list[str]:
         found.append(f"rebinding `{node.id}`")
     if isinstance(node, ast.Attribute):
         name = dotted(node) or f"....{node.attr}"
-        if node.attr.startswith("_") or node.attr in INTERPRETER:
+        if node.attr.startswith("_") or node.attr in INTERPRETER | REACHING | INTROSPECTION:
             found.append(f"`{name}`")
         if any(b.lower() in node.attr.lower() for b in rule.banned):
             found.append(f"`{name}`")
@@ -319,29 +398,52 @@ def _imports(node: ast.AST, rule: Rule) -> list[str]:
     return [f"`import {module}`" for alias, module in pairs if alias not in rule.roots or MODULES.get(alias) != module]
 
 
-def tampering(source: str) -> list[str]:
-    """Code in a student's cell that changes a module, a built-in or the kernel the checks rely on (empty: none)."""
+def tampering(source: str, modules: frozenset[str] = frozenset()) -> list[str]:
+    """Code in a student's cell that changes a module, a built-in or the kernel the checks rely on (empty: none).
+
+    `modules`: names the notebook binds to modules (`module_names`); changing their attributes is
+    tampering, as is changing those of a name this cell binds so."""
     try:
         tree = _tree(source)
-        return list(dict.fromkeys(p for node in ast.walk(tree) for p in _tamper(node)))
+        modules = WATCHED | modules | module_names([source])
+        return list(dict.fromkeys(p for node in ast.walk(tree) for p in _tamper(node, modules)))
     except SyntaxError:
         return []  # a cell that IPython cannot run either changes nothing
-    except UNREADABLE:
-        return ["code this grader cannot read (nested too deeply)"]
+    except UNREADABLE as e:
+        return [_unreadable(e)]
 
 
-def _tamper(node: ast.AST) -> list[str]:
-    """What one node of a student's cell does to the kernel the checks run in."""
+def module_names(sources: list[str]) -> frozenset[str]:
+    """Names these cells bind to a module or to part of one: by an import, or by assigning a dotted
+    name that starts at such a name (`la = np.linalg`). Cells the grader cannot read bind none."""
+    nodes = []
+    for source in sources:
+        try:
+            nodes += ast.walk(_tree(source))
+        except (SyntaxError, *UNREADABLE):
+            continue
+    found = {a for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for a, _ in _aliases(n)} | WATCHED
+    assigned = [(n, (dotted(n.value) or ".").split(".")[0]) for n in nodes if isinstance(n, ast.Assign | ast.NamedExpr)]
+    while new := {t.id for n, root in assigned if root in found for t in _targets(n)} - found:
+        found |= new
+    return frozenset(found - WATCHED)
+
+
+def _targets(node: ast.Assign | ast.NamedExpr) -> list[ast.Name]:
+    return [t for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)]
+
+
+def _tamper(node: ast.AST, modules: frozenset[str]) -> list[str]:
+    """What one node of a student's cell does to the kernel the checks run in (`modules`: names bound to modules)."""
     line = getattr(node, "lineno", "?")
-    if isinstance(node, ast.Name) and node.id in HOOKS:
+    if isinstance(node, ast.Name) and node.id in HOOKS | PRYING:
         return [f"line {line} uses `{node.id}`"]
-    if isinstance(node, ast.Attribute) and node.attr in REACHING | INTERPRETER - {"os"}:
+    if isinstance(node, ast.Attribute) and node.attr in REACHING | PRYING | INTERPRETER - {"os"}:
         return [f"line {line} uses `{dotted(node) or '...' + node.attr}`"]
+    if isinstance(node, ast.Constant) and node.value in REACHING:  # `attrgetter('__dict__')` and the like
+        return [f"line {line} names `{node.value}`"]
     if isinstance(node, ast.Import | ast.ImportFrom):
-        pairs = _aliases(node)
-        odd = [f"`{module}` as `{alias}`" for alias, module in pairs if alias in WATCHED and STANDARD[alias] != module]
-        odd += [f"`{module}`" for _, module in pairs if module.split(".")[0] in KERNEL]
-        return [f"line {line} imports {what}" for what in odd]
+        return [f"line {line} imports {what}" for what in _odd_imports(node)]
     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in WATCHED:
         return [f"line {line} aliases `{node.value.id}`"]
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del) and node.id in WATCHED:
@@ -349,36 +451,107 @@ def _tamper(node: ast.AST) -> list[str]:
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name in WATCHED:
         return [f"line {line} rebinds `{node.name}`"]
     changed = [t for t in getattr(node, "targets", [getattr(node, "target", None)]) if isinstance(t, ast.Attribute)]
-    return [f"line {line} changes `{dotted(t) or '...'}`" for t in changed if _watched_root(t)]
+    return [f"line {line} changes `{dotted(t) or '...'}`" for t in changed if _rooted_in(t, modules)]
+
+
+def _odd_imports(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """An import that binds a watched module (`numpy`, `course_lib.checks`, `....builtins`) under another
+    name than its usual one, binds a watched name to something else, or reaches the kernel."""
+    found = []
+    for alias, module in _aliases(node):
+        leaf = module.split(".")[-1]
+        if alias in WATCHED and STANDARD[alias] != module or leaf in USUAL and USUAL[leaf] != alias:
+            found.append(f"`{module}` as `{alias}`")
+        elif set(module.split(".")) & (KERNEL | PRYING):
+            found.append(f"`{module}`")
+    return found
+
+
+class _Bounded(TransformerManager):
+    """IPython's transformer, stopping after `MAX_ESCAPES` pieces of IPython syntax (each re-reads the cell)."""
+
+    def do_token_transforms(self, lines: list[str]) -> list[str]:
+        for _ in range(MAX_ESCAPES + 1):
+            changed, lines = self.do_one_token_transform(lines)
+            if not changed:
+                return lines
+        raise Unreadable(f"more than {MAX_ESCAPES} `!`, `%` or `?` commands in one cell")
 
 
 def python(source: str) -> str:
-    """A cell as the Python IPython runs: `%timeit`/`%time` give the code they time, `%matplotlib` nothing;
-    any other magic or `!command` becomes the `get_ipython()` call IPython makes of it."""
-    lines = []
-    for line in source.splitlines():
-        words = line.strip().split(maxsplit=1)
-        if words and words[0] in TIMING_MAGICS and not (len(words) > 1 and words[1].startswith("-")):  # no options
-            line = line[: len(line) - len(line.lstrip())] + (
-                words[1] if len(words) > 1 and words[0][1] != "%" else "pass"
-            )
-        elif words and words[0] == "%matplotlib":
-            line = "pass"
-        lines.append(line)
-    return TransformerManager().transform_cell("\n".join(lines))
+    """A cell as the Python IPython runs: a magic or `!command` becomes the `get_ipython()` call IPython
+    makes of it. `Unreadable` for a cell above `MAX_CHARS`, `MAX_LINES` or `MAX_ESCAPES`."""
+    lines = len(source.splitlines())  # as IPython counts them
+    if len(source) > MAX_CHARS or lines > MAX_LINES:
+        raise Unreadable(f"a cell of {lines} lines, {len(source)} characters: more than {MAX_LINES} or {MAX_CHARS}")
+    try:
+        return _Bounded().transform_cell(source)
+    except (SyntaxError, Unreadable):
+        raise
+    except Exception as e:  # IPython's transformers raise RuntimeError and others on odd input
+        raise Unreadable(f"IPython's transformer raised {type(e).__name__}") from e
+
+
+class _Magics(ast.NodeTransformer):
+    """Reads `%timeit`/`%time` (line or cell, without options) as the code they run, setup line
+    included, and `%matplotlib` as nothing; any other magic, or a timing magic inside two others
+    (each is read afresh), stays a `get_ipython()` call."""
+
+    def __init__(self, depth: int = 0) -> None:
+        self.depth = depth
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST | list[ast.stmt]:
+        magic = _magic(node.value)
+        if magic is None:
+            return node
+        kind, name, *texts = magic
+        if name == "matplotlib":
+            return ast.copy_location(ast.Pass(), node)
+        if name not in TIMING_MAGICS or texts[0].lstrip().startswith("-") or self.depth >= 2:
+            return node
+        body = _read_as_code(texts[0], node.lineno - 1, self.depth + 1)
+        body += _read_as_code(texts[1], node.lineno, self.depth + 1) if kind == "run_cell_magic" else []
+        return body or ast.copy_location(ast.Pass(), node)
+
+
+def _magic(value: ast.AST) -> tuple[str, ...] | None:
+    """('run_line_magic', 'timeit', 'x = 1') for `get_ipython().run_line_magic('timeit', 'x = 1')`."""
+    f = getattr(value, "func", None)
+    if not isinstance(f, ast.Attribute) or f.attr not in ("run_line_magic", "run_cell_magic"):
+        return None
+    texts = [a.value for a in value.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    if dotted(getattr(f.value, "func", ast.Constant(0))) != "get_ipython" or value.keywords:
+        return None
+    return (f.attr, *texts) if len(texts) == len(value.args) >= 2 else None
+
+
+def _read_as_code(text: str, offset: int, depth: int) -> list[ast.stmt]:
+    """The statements of IPython code `text` (a magic's argument), numbered as lines of its cell."""
+    tree = _Magics(depth).visit(ast.parse(python(text)))
+    return ast.increment_lineno(tree, offset).body
 
 
 @functools.lru_cache(maxsize=4096)
+def _read(source: str) -> ast.Module | SyntaxError | Unreadable:
+    try:
+        return _Magics().visit(ast.parse(python(source)))
+    except (SyntaxError, Unreadable) as e:
+        return e
+
+
 def _tree(source: str) -> ast.Module:
     """A cell parsed as IPython runs it; cached, as the grader asks about each cell once per exercise.
 
-    Callers only read the tree. SyntaxError and `UNREADABLE` errors propagate (and are not cached)."""
-    return ast.parse(python(source))
+    Callers only read the tree. SyntaxError and `UNREADABLE` errors propagate (the first two cached)."""
+    found = _read(source)
+    if isinstance(found, Exception):
+        raise found.with_traceback(None)
+    return found
 
 
-def _watched_root(target: ast.AST) -> bool:
+def _rooted_in(target: ast.AST, names: frozenset[str]) -> bool:
     root = _root(target)
-    return isinstance(root, ast.Name) and root.id in WATCHED
+    return isinstance(root, ast.Name) and root.id in names
 
 
 def _aliases(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:

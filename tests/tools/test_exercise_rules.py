@@ -28,8 +28,9 @@ def test_every_course_exercise_has_a_rule_and_its_reference_solution_keeps_it():
 
 def test_no_reference_cell_counts_as_tampering():
     for path in sorted(CHECKOUT_NOTEBOOKS.glob("*.ipynb")):
-        cells = nbformat.read(path, as_version=4).cells
-        assert [t for c in cells if c.cell_type == "code" for t in tampering(c.source)] == [], path.name
+        sources = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        modules = exercise_rules.module_names(sources)
+        assert [t for source in sources for t in tampering(source, modules)] == [], path.name
 
 
 ROUTES = [  # (exercise, solution body, what the refusal names): the routes issue #27 lists, and the dynamic ones
@@ -76,6 +77,11 @@ ROUTES = [  # (exercise, solution body, what the refusal names): the routes issu
     ("my_softmax", "return z.__class__.__mro__", "`z.__class__`"),
     ("my_softmax", "return type(np)", "`type`"),
     ("my_softmax", "return x[0].softmax_v2(z)", "softmax_v2"),
+    # routes a second hostile review found (r1, r3, r5): Python's scopes read as Python reads them
+    ("my_softmax", "global sm\n    if 0:\n        sm = None\n    return sm(z).numpy()", "`sm`, defined outside"),
+    ("my_softmax", "return [sm(z).numpy() for sm in [sm]][0]", "`sm`, defined outside"),
+    ("my_softmax", "look = np.ma.core.inspect\n    return dict(look.getmembers(np))['exp'](z)", "inspect"),
+    ("my_softmax", "return (x for x in [0]).gi_frame.f_globals['sm'](z)", "gi_frame"),
 ]
 
 
@@ -187,6 +193,9 @@ def test_timing_and_plotting_magics_are_read_as_the_code_they_run():
     assert tampering("%matplotlib inline\n%timeit sum([1, 2])") == []
     assert tampering("%%time\nx = sum([1, 2])") == []
     assert tampering("%timeit np.exp = abs") == ["line 1 changes `np.exp`"], "the timed code is read"
+    assert tampering("%%timeit import builtins\npass") == ["line 1 imports `builtins`"], "its setup line too"
+    assert tampering("%%time\n%timeit np.exp = abs") == ["line 2 changes `np.exp`"]
+    assert tampering("%timeit " * 4000 + "np.exp = abs") == ["line 1 uses `get_ipython`"], "read three deep"
 
 
 def test_a_timed_solution_cell_is_read_as_ipython_runs_it():
@@ -194,3 +203,70 @@ def test_a_timed_solution_cell_is_read_as_ipython_runs_it():
     assert exercise_rules.defines(timed, "my_softmax") and exercise_rules.rebinds(timed, "my_softmax")
     assert violations(timed, RULES["my_softmax"]) == []
     assert violations("%%bash\necho hi\n", RULES["my_softmax"]), "another cell magic runs code the rule cannot read"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [  # a name read at the cell's top before the cell binds it is the other cells' (r2, r4)
+        "sm = sm\n\n\ndef my_softmax(z):\n    return sm(z)\n",
+        "sm: object\n\n\ndef my_softmax(z):\n    return sm(z)\n",
+        "held = sm\nsm = held\n\n\ndef my_softmax(z):\n    return sm(z)\n",
+        "sm += 0\n\n\ndef my_softmax(z):\n    return sm(z)\n",
+        "def grab():\n    return sm\n\n\nsm = grab()\n\n\ndef my_softmax(z):\n    return sm(z)\n",
+        "held = (lambda: sm)()\nsm = 0\n\n\ndef my_softmax(z):\n    return held(z)\n",
+    ],
+)
+def test_a_name_is_the_cells_own_only_once_the_cell_has_bound_it(cell):
+    assert any("`sm`, defined outside" in line for line in violations(cell, RULES["my_softmax"])), cell
+
+
+def test_honest_scopes_are_read_as_python_reads_them():
+    cells = [
+        "CALLS = 0\n\n\ndef my_softmax(z):\n    global CALLS\n    CALLS += 1\n    return np.exp(z)\n",
+        "def _eye(n):\n    return np.eye(n)\n\n\nEYE = _eye(3)\n\n\ndef my_softmax(z):\n    return np.exp(z) @ EYE\n",
+        "def my_softmax(z):\n    return np.stack([np.exp(r) / np.exp(r).sum() for r in z])\n",
+        "def my_softmax(z):\n    return np.array([[v for v in row] for row in z])\n",
+        "def my_softmax(z):\n    e = helper(z)\n    return e / e.sum()\n\n\ndef helper(v):\n    return np.exp(v)\n",
+        "def my_softmax(z):\n    return helper(z) * SCALE\n\n\nSCALE = np.float64(1)\n\n\ndef helper(v):\n    return np.exp(v)\n",
+    ]
+    assert {cell: violations(cell, RULES["my_softmax"]) for cell in cells} == {cell: [] for cell in cells}
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [  # found by a second hostile review (t1, t2, t3)
+        "import numpy as numpy_too\nnumpy_too.exp = abs",
+        "from course_lib import checks as checks_too\nchecks_too.follows_rule = print",
+        "from numpy.ma.core import builtins as builtins_too\nbuiltins_too.print = len",
+        "import operator\noperator.attrgetter('__dict__')(checks)['without'] = None",
+        "from numpy import linalg\nlinalg.norm = abs",
+        "from numpy.ma.core import getmembers",
+        "la = np.linalg\nla.norm = abs",
+        '_ = "\x0c"\nimport builtins\nbuiltins.len = len',
+        's = """\n%matplotlib inline"""\nimport builtins\nbuiltins.len = len',
+        "%%timeit import builtins; builtins.len = builtins.len\npass\n",
+    ],
+)
+def test_tampering_through_import_aliases_and_odd_text_is_found(cell):
+    assert tampering(cell), cell
+
+
+def test_a_form_feed_hides_no_definition():
+    cell = '_ = "\x0c"\ndef my_softmax(z):\n    return tf.nn.softmax(z).numpy()\n'
+    assert exercise_rules.defines(cell, "my_softmax") and exercise_rules.rebinds(cell, "my_softmax")
+    assert any("`tf" in line for line in violations(cell, RULES["my_softmax"]))
+
+
+def test_a_cell_too_large_to_read_is_reported_not_a_stall():
+    for cell in ["!true\n" * 2000, "x = 1\n" * 5000, "!true\n" * 200]:
+        found = tampering(cell)
+        assert len(found) == 1 and found[0].startswith("code this grader cannot read"), found
+        refused = violations("def my_softmax(z):\n    return z\n" + cell, RULES["my_softmax"])
+        assert len(refused) == 1 and refused[0].startswith("code this grader cannot read"), refused
+        assert not exercise_rules.defines(cell, "f") and not exercise_rules.rebinds(cell, "f")
+
+
+def test_changing_a_module_another_cell_bound_is_tampering():
+    modules = exercise_rules.module_names(["from numpy import linalg", "from course_lib import softmax as r", "m = r"])
+    assert tampering("linalg.norm = abs", modules) and tampering("m.softmax = len", modules)
+    assert tampering("model.trainable = False", modules) == [] and tampering("pi = math.pi") == []
