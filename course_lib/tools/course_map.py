@@ -138,7 +138,7 @@ NOTEBOOKS = (
             "ablation_epochs": 3,
             "ablation_seeds": 2,
         },
-        browser_parameters={"published_epochs": 2, "improved_epochs": 2, "ablation_epochs": 1},
+        browser_parameters={"published_epochs": 2, "improved_epochs": 2, "ablation_epochs": 1, "peak_lrs": "0.4"},
         figures=(
             KeyFigure("published_non_trainable", "published model: non-trainable parameters", "512"),
             KeyFigure(
@@ -217,7 +217,7 @@ NOTEBOOKS = (
             "modern_epochs": 3,
             "budget_widths": "8,16,16;16,32,32",
         },
-        browser_parameters={"epochs": 2, "ablation_epochs": 1, "modern_epochs": 1},
+        browser_parameters={"epochs": 2, "ablation_epochs": 1, "modern_epochs": 1, "budget_widths": "8,16,16"},
         figures=(
             KeyFigure("epochs", "epochs (fixed)", "9.9"),
             KeyFigure("test_accuracy", "test accuracy, one view"),
