@@ -12,10 +12,14 @@ because they reach a name without spelling it: `eval`, `exec`, `compile`, `__imp
 `getattr`/`setattr`/`delattr`, `globals`/`locals`/`vars`, `open`, `type`, names and attributes
 starting with `_` that the cell does not bind, attributes that lead to the interpreter (`sys`,
 `builtins`, `modules`, `f2py`, `ctypes`, ...), to a frame or to a namespace by a string
-(`inspect`, `getmembers`, `attrgetter`, `f_globals`, ...), and importing a module other than
-those the rule allows under their usual names. `tampering` looks at every cell a student wrote
-for code that changes what the checks rely on, and `rebinds` for cells that redefine an
-exercise's function. A cell is read as IPython runs it (IPython's own transformer, so a form feed
+(`inspect`, `getmembers`, `attrgetter`, `f_globals`, ...), to a module's stores that another cell
+could fill with a function (`np.typecodes`, `np.geterrcall`, `keras.utils.get_custom_objects`),
+unpickling (`np.load`, `allow_pickle=`), and importing a module other than those the rule allows
+under their usual names; a `match` class pattern's attributes count as attributes, and a `:=` in a
+comprehension binds the scope around it, as in Python. `tampering` looks at every cell a student
+wrote for code that changes what the checks rely on (rebinding or storing into a module, its
+attributes or its dictionaries, by `=`, `del` or `.update` and the like; `os.environ` excepted), and
+`rebinds` for cells that redefine an exercise's function. A cell is read as IPython runs it (IPython's own transformer, so a form feed
 or a magic inside a string is what it is there; `%timeit`/`%time` as the code they run, setup
 line included). Code that cannot be read (too deeply nested, or a cell above `MAX_CHARS`,
 `MAX_LINES` or `MAX_ESCAPES`, which IPython's transformer takes quadratic time on) is refused,
@@ -136,6 +140,16 @@ REACHING = frozenset({
 INTROSPECTION = frozenset({"inspect", "getmembers", "getattr_static", "currentframe", "attrgetter", "methodcaller"})
 PRYING = INTROSPECTION - {"inspect"}  # outside a solution: the notebooks print `inspect.getsource(...)`
 KERNEL = frozenset({"builtins", "importlib", "ctypes", "gc", "__main__", "IPython", "ipykernel"})  # its state
+# module-level stores a cell could fill with any object (a function) for a solution to read back, and the
+# calls that fill or read them; `load` and the rest unpickle objects from a file
+REGISTRIES = frozenset({
+    "typecodes", "sctypeDict", "sctypes", "seterrcall", "geterrcall", "set_printoptions", "get_printoptions",
+    "printoptions", "get_custom_objects", "custom_object_scope", "register_keras_serializable",
+    "get_registered_object", "get_registered_name", "register_tensor_conversion_function",
+})  # fmt: skip
+SETTINGS = frozenset({"set_printoptions", "printoptions"})  # notebooks set these; only reading them back is refused
+MUTATORS = frozenset({"update", "setdefault", "pop", "popitem", "clear", "append", "extend", "insert", "remove"})
+PICKLING = frozenset({"load", "loads", "read_array", "open_memmap", "allow_pickle", "pickle", "unpickle"})
 TIMING_MAGICS = frozenset({"timeit", "time"})  # IPython magics that only run the code they are given
 MAX_CHARS, MAX_LINES, MAX_ESCAPES = 40_000, 500, 30  # the largest cell read (IPython re-reads it per `!` or `%`)
 MODULES = {"np": "numpy", "tf": "tensorflow", "keras": "keras", "math": "math", "pathlib": "pathlib", "os": "os"}
@@ -221,7 +235,10 @@ def _binds(node: ast.AST) -> set[str]:
     """Names a statement or expression binds where it stands (not inside nested scopes).
 
     An annotation without a value (`x: int`) binds nothing at a cell's top; in a function it
-    makes the name local, as Python does."""
+    makes the name local, as Python does. A comprehension binds its loop variables; a `:=` inside it
+    binds in the scope around it (Python's rule), so it counts there."""
+    if isinstance(node, COMPREHENSIONS):
+        return {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
     names = set()
     for sub in _walk_scope(node):
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
@@ -232,7 +249,21 @@ def _binds(node: ast.AST) -> set[str]:
             names |= {bound for bound, _ in _aliases(sub)}
         elif isinstance(sub, ast.ExceptHandler) and sub.name:
             names.add(sub.name)
+        elif isinstance(sub, COMPREHENSIONS) and sub is not node:
+            names |= _walrus_targets(sub)
     return names
+
+
+def _walrus_targets(comprehension: ast.AST) -> set[str]:
+    """Names `:=` binds inside a comprehension (and comprehensions within it): those of the scope around it."""
+    found, todo = set(), list(ast.iter_child_nodes(comprehension))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.NamedExpr):
+            found.add(node.target.id)
+        if not isinstance(node, FUNCTIONS | ast.ClassDef):
+            todo += ast.iter_child_nodes(node)
+    return found
 
 
 def _walk_scope(node: ast.AST):
@@ -377,15 +408,25 @@ def _node_problems(node: ast.AST, rule: Rule) -> list[str]:
     found = _imports(node, rule)
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in rule.roots | WATCHED:
         found.append(f"rebinding `{node.id}`")
-    if isinstance(node, ast.Attribute):
-        name = dotted(node) or f"....{node.attr}"
-        if node.attr.startswith("_") or node.attr in INTERPRETER | REACHING | INTROSPECTION:
+    for attr, name in _attributes(node):
+        if attr.startswith("_") or attr in INTERPRETER | REACHING | INTROSPECTION | REGISTRIES | PICKLING:
             found.append(f"`{name}`")
-        if any(b.lower() in node.attr.lower() for b in rule.banned):
+        if any(b.lower() in attr.lower() for b in rule.banned):
             found.append(f"`{name}`")
+    if isinstance(node, ast.keyword) and node.arg in PICKLING:
+        found.append(f"`{node.arg}=`")
     if not rule.loops and isinstance(node, ast.For | ast.While | ast.comprehension):
         found.append("a Python loop")
     return found
+
+
+def _attributes(node: ast.AST) -> list[tuple[str, str]]:
+    """(attribute, how to name it) for each attribute `node` reads: `x.a`, or `case C(a=...)` in a `match`."""
+    if isinstance(node, ast.Attribute):
+        return [(node.attr, dotted(node) or f"....{node.attr}")]
+    if isinstance(node, ast.MatchClass):
+        return [(attr, f"case ...({attr}=...)") for attr in node.kwd_attrs]
+    return []
 
 
 def _imports(node: ast.AST, rule: Rule) -> list[str]:
@@ -438,8 +479,9 @@ def _tamper(node: ast.AST, modules: frozenset[str]) -> list[str]:
     line = getattr(node, "lineno", "?")
     if isinstance(node, ast.Name) and node.id in HOOKS | PRYING:
         return [f"line {line} uses `{node.id}`"]
-    if isinstance(node, ast.Attribute) and node.attr in REACHING | PRYING | INTERPRETER - {"os"}:
-        return [f"line {line} uses `{dotted(node) or '...' + node.attr}`"]
+    for attr, name in _attributes(node):
+        if attr in REACHING | PRYING | (REGISTRIES - SETTINGS) | INTERPRETER - {"os"}:
+            return [f"line {line} uses `{name}`"]
     if isinstance(node, ast.Constant) and node.value in REACHING:  # `attrgetter('__dict__')` and the like
         return [f"line {line} names `{node.value}`"]
     if isinstance(node, ast.Import | ast.ImportFrom):
@@ -450,8 +492,26 @@ def _tamper(node: ast.AST, modules: frozenset[str]) -> list[str]:
         return [f"line {line} rebinds `{node.id}`"]
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name in WATCHED:
         return [f"line {line} rebinds `{node.name}`"]
-    changed = [t for t in getattr(node, "targets", [getattr(node, "target", None)]) if isinstance(t, ast.Attribute)]
-    return [f"line {line} changes `{dotted(t) or '...'}`" for t in changed if _rooted_in(t, modules)]
+    if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+        return [f"line {line} changes `{_shown(node)}`"] if _changes_module(node, modules) else []
+    f = getattr(node, "func", None)
+    if isinstance(node, ast.Call) and isinstance(f, ast.Attribute) and f.attr in MUTATORS:
+        return [f"line {line} changes `{_shown(f.value)}` (`.{f.attr}`)"] if _changes_module(f, modules) else []
+    return []
+
+
+def _changes_module(target: ast.Attribute | ast.Subscript, modules: frozenset[str]) -> bool:
+    """Whether a store into `target` changes a module's state (`os.environ` holds only strings: not counted)."""
+    return _rooted_in(target, modules) and not (
+        isinstance(target, ast.Subscript | ast.Attribute) and dotted(target.value) == "os.environ"
+    )
+
+
+def _shown(node: ast.AST) -> str:
+    """`np.typecodes[...]` for np.typecodes['h']: an expression named for a message."""
+    if isinstance(node, ast.Subscript):
+        return f"{_shown(node.value)}[...]"
+    return dotted(node) or "..."
 
 
 def _odd_imports(node: ast.Import | ast.ImportFrom) -> list[str]:

@@ -270,3 +270,42 @@ def test_changing_a_module_another_cell_bound_is_tampering():
     modules = exercise_rules.module_names(["from numpy import linalg", "from course_lib import softmax as r", "m = r"])
     assert tampering("linalg.norm = abs", modules) and tampering("m.softmax = len", modules)
     assert tampering("model.trainable = False", modules) == [] and tampering("pi = math.pi") == []
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [  # found by a third hostile review: a module's own dictionaries and hooks carry a function to a solution
+        "np.typecodes['h'] = tf.nn.softmax",
+        "np.typecodes.update(h=tf.nn.softmax)",
+        "d = np.typecodes\nd['h'] = tf.nn.softmax",
+        "keras.utils.get_custom_objects()['sm'] = tf.nn.softmax",
+        "np.seterrcall(tf.nn.softmax)",
+        "del np.sctypeDict['half']",
+        "match np:\n    case object(__dict__=d):\n        d['exp'] = abs",
+    ],
+)
+def test_filling_a_modules_store_is_tampering(cell):
+    assert tampering(cell), cell
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [  # the solutions that read such a store back, open a pickle, or reach a name through `match` or `:=`
+        ("return np.typecodes['h'](z)", "`np.typecodes`"),
+        ("return np.geterrcall()(z)", "`np.geterrcall`"),
+        ("return np.get_printoptions()['formatter']['all'](z)", "`np.get_printoptions`"),
+        ("return np.load('f.npy', allow_pickle=True)[()](z)", "`np.load`"),
+        ("return np.lib.format.read_array(open_, **{'allow_pickle': True})", "`np.lib.format.read_array`"),
+        ("match np:\n        case object(ma=object(core=object(inspect=i))):\n            return i", "inspect=..."),
+        ("global sm\n    return [(sm := sm)(z) for _ in [0]][0]", "`sm`, defined outside"),
+    ],
+)
+def test_stores_pickles_match_and_walrus_are_no_way_around(body, named):
+    found = violations(f"def my_softmax(z):\n    {body}\n", RULES["my_softmax"])
+    assert any(named in line for line in found), found
+
+
+def test_a_walrus_in_a_comprehension_binds_the_function_around_it():  # (without `global`, `sm := sm` fails)
+    cell = "def my_softmax(z):\n    [(e := np.exp(z)) for _ in [0]]\n    return e / e.sum()\n"
+    assert violations(cell, RULES["my_softmax"]) == []
+    assert tampering("os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'\nos.environ.update(A='1')") == []
