@@ -145,7 +145,14 @@ def test_freeze_gate_after_closes_the_gate_at_the_given_epoch_in_a_real_fit():
             seen.append(model.get_layer("whiten_bias").bias.numpy().copy())
 
     ds = airbench.training_batches(images, labels, 16, 3, seed=0)
-    model.fit(ds, epochs=3, steps_per_epoch=4, callbacks=[airbench.FreezeGateAfter(optimizer, 1), Spy()], verbose=0)
+    model.fit(
+        ds,
+        epochs=3,
+        steps_per_epoch=4,
+        callbacks=[airbench.FreezeGateAfter(optimizer, 1), Spy()],
+        shuffle=False,
+        verbose=0,
+    )
     assert np.abs(seen[0]).max() > 0, "trained during the first epoch"
     np.testing.assert_array_equal(seen[1], seen[0])
     np.testing.assert_array_equal(seen[2], seen[0])
@@ -157,7 +164,9 @@ def test_a_gate_closed_from_the_start_never_opens():
     optimizer = airbench.optimizer_for(model, 0.5, 0.85, 0.001)
     model.compile(optimizer, keras.losses.CategoricalCrossentropy(from_logits=True))
     ds = airbench.training_batches(images, np.arange(32) % 10, 16, 1, seed=0)
-    model.fit(ds, epochs=1, steps_per_epoch=2, callbacks=[airbench.FreezeGateAfter(optimizer, 0)], verbose=0)
+    model.fit(
+        ds, epochs=1, steps_per_epoch=2, callbacks=[airbench.FreezeGateAfter(optimizer, 0)], shuffle=False, verbose=0
+    )
     assert not model.get_layer("whiten_bias").bias.numpy().any(), "a bias gated from step 0 stays at its start, 0"
 
 

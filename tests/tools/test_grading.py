@@ -289,6 +289,30 @@ def test_a_notebook_with_more_code_than_the_grader_reads_is_refused_unread(monke
     assert all(r.points == 0 for r in result.exercises.values())
 
 
+def test_a_notebook_of_too_many_cells_or_bytes_is_refused_before_nbformat_reads_it(monkeypatch, tmp_path):
+    """200,000 empty cells once held a worker for minutes outside every timeout (a third hostile review)."""
+    monkeypatch.setattr(classes, "grade_notebook", lambda *args: pytest.fail("a notebook over the limit was graded"))
+    monkeypatch.setattr(classes, "tiny_data_dir", lambda: None)
+    tasks = {STEM: (assignments.read_assignment(REFERENCE), {})}
+    student = solved()
+    student.cells += [nbformat.v4.new_code_cell("") for _ in range(limits.CELLS + 1 - len(student.cells))]
+    many = nbformat.writes(student).encode()
+    huge = tmp_path / f"{STEM}.ipynb"
+    huge.write_bytes(b" " * (limits.NOTEBOOK_BYTES + 10) + many)  # JSON may start with white space
+    read = classes._handed_in(huge)
+    assert len(read) == limits.NOTEBOOK_BYTES + 1, "the grader reads no more of a file than it needs to refuse it"
+    monkeypatch.setattr(classes.nbformat, "reads", lambda *args, **kw: pytest.fail("read cell by cell"))
+    for content, why in [(many, f"{limits.CELLS + 1:,} cells"), (read, f"more than {limits.NOTEBOOK_BYTES:,} bytes")]:
+        result = classes.grade_student({STEM: content}, tasks, sandbox.GradeOptions())[STEM]
+        limit = limits.CELLS if "cells" in why else limits.NOTEBOOK_BYTES
+        assert result.notes == [f"{REFERENCE.name} holds {why}, over the grader's limit of {limit:,}; not graded"]
+        assert all(r.points == 0 for r in result.exercises.values())
+        assert report._solutions(content, tasks[STEM][0]) == (
+            {},
+            f"it holds {why}, over the grader's limit of {limit:,}",
+        )
+
+
 def test_a_kernels_folder_is_removed_however_deep_or_closed_it_was_left(tmp_path):
     folder = tmp_path / "kernel"
     folder.mkdir()

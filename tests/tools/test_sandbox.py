@@ -50,6 +50,28 @@ print("key added" if kept >= 0 else errno.errorcode[ctypes.get_errno()])
 exec(PROBE)  # in the kernel, then in a process it starts
 print(subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True).stdout.strip())
 """
+LOCKS = """
+import subprocess, sys
+PROBE = '''
+import ctypes, errno, fcntl, os, signal, sys
+signal.signal(signal.SIGIO, signal.SIG_IGN)  # what F_NOTIFY sends on each access
+shared = os.path.realpath(sys.executable)  # a file every kernel graded beside this one sees too
+fd, folder = os.open(shared, os.O_RDONLY), os.open(os.path.dirname(shared), os.O_RDONLY)
+def tried(call):
+    try:
+        call()
+        return "done"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+watch = ctypes.CDLL(None, use_errno=True).inotify_init1(0)
+print(tried(lambda: fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)), tried(lambda: fcntl.lockf(fd, fcntl.LOCK_SH)),
+      tried(lambda: fcntl.fcntl(fd, 37, bytes(32))),  # F_OFD_SETLK: a read lock on the whole file
+      tried(lambda: fcntl.fcntl(folder, fcntl.F_NOTIFY, fcntl.DN_ACCESS)),
+      "done" if watch >= 0 else errno.errorcode[ctypes.get_errno()])
+'''
+exec(PROBE)  # in the kernel, then in a process it starts
+print(subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True).stdout.strip())
+"""
 ATTACKS = {  # name -> a cell that prints what it could reach
     "environment": "import os\nprint(sorted(k for k in os.environ if k.startswith('COURSE_SECRET')))",
     "grader's /tmp": "import os\nprint([n for n in os.listdir('/tmp') if n.startswith('course-secret')])",
@@ -84,6 +106,7 @@ ATTACKS = {  # name -> a cell that prints what it could reach
     "    print(type(e).__name__)",
     "processes": FORK_BOMB,
     "keyring": KEYRING,
+    "locks and notifications": LOCKS,
 }
 
 
@@ -207,6 +230,12 @@ def test_files_only_root_may_read_stay_closed_when_root_grades(attacked):
 
 def test_the_kernel_keyring_is_closed_to_the_kernel_and_what_it_starts(attacked):
     assert attacked["keyring"] == "EPERM\nEPERM", "a key could carry data to a classmate's kernel, and outlive both"
+
+
+def test_file_locks_and_notifications_are_closed_to_the_kernel_and_what_it_starts(attacked):
+    """A lock on a file of the environment, or a watch on one, would carry data to a kernel graded beside it."""
+    refused = "EPERM EPERM EPERM EPERM EPERM"  # flock, lockf, an open-file lock, F_NOTIFY, inotify
+    assert attacked["locks and notifications"] == f"{refused}\n{refused}"
 
 
 def test_the_number_of_processes_is_capped(attacked):

@@ -47,8 +47,8 @@ def test_root_drops_to_the_kernels_uid_inside_and_caps_processes(tmp_path, as_ro
     assert "--unshare-user" not in command and _runs(command, "--cap-add", "CAP_SETUID")
     tail = command[command.index("--chdir") + 2 :]
     assert tail[0] == "setpriv" and "--reuid=123456" in tail and "--no-new-privs" in tail
-    assert tail[-7:-4] == ["prlimit", "--nproc=99", "--"], "the process cap, then the keyring closed, then the kernel"
-    assert tail[-4:] == sandbox.KEYRING_CLOSED
+    assert tail[-7:-4] == ["prlimit", "--nproc=99", "--"], "process cap, shared state closed, kernel"
+    assert tail[-4:] == sandbox.SHARED_STATE_CLOSED
 
 
 def test_an_ordinary_grader_keeps_nobody_in_a_user_namespace(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from course_lib.data.catalog import DATASETS
 from course_lib.tools import assignments, jobs
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.grading import sandbox
-from course_lib.tools.grading.limits import CODE_CHARS, code_chars
+from course_lib.tools.grading.limits import CODE_CHARS, NOTEBOOK_BYTES, code_chars, too_large
 from course_lib.tools.grading.report import (
     UNSANDBOXED,
     feedback,
@@ -52,6 +52,9 @@ def grade_student(
         empty = {e.name: ExerciseResult() for e in assignment.exercises}
         if content is None:
             results[stem] = NotebookResult(empty, [f"missing: the submission has no {name}"])
+            continue
+        if reason := too_large(content):  # nbformat's work grows with the cells, outside every timeout
+            results[stem] = NotebookResult(empty, [f"{name} holds {reason}; not graded"])
             continue
         try:
             student = nbformat.reads(content.decode("utf-8"), as_version=4)
@@ -146,8 +149,12 @@ def _not_a_student(entry: Path) -> str:
 
 
 def _handed_in(path: Path) -> bytes | None:
-    """The submitted notebook's bytes; None if it is missing or a symbolic link (never followed)."""
-    return path.read_bytes() if path.is_file() and not path.is_symlink() else None
+    """The submitted notebook's bytes, at most one past `NOTEBOOK_BYTES` (enough to refuse it); None if it
+    is missing or a symbolic link (never followed)."""
+    if not path.is_file() or path.is_symlink():
+        return None
+    with path.open("rb") as f:
+        return f.read(NOTEBOOK_BYTES + 1)
 
 
 def _grade_all(

@@ -8,10 +8,18 @@ work at and beyond each limit. (What a kernel itself may use is `sandbox.Limits`
 
 from __future__ import annotations
 
+import json
+
 # papermill reads the parameters cell with a regular expression that backtracks quadratically on a
 # long line (and on lines without `=`, which it joins): 0.1 s at 4,000 characters, 3.6 s at 20,000
 # (2-core EPYC). The course's largest parameters cell has 1,832. A longer cell is not handed to papermill.
 PARAMETERS_CELL_CHARS = 4_000
+
+# A handed-in notebook, read into the grader's memory and parsed cell by cell (the grader's rules, papermill),
+# about 1.7 s per 20,000 empty cells on a 2-core Xeon. The course's largest notebook holds 0.8 MB, with its
+# outputs, and 57 cells. A larger file is read no further than this; a notebook with more cells is not graded.
+NOTEBOOK_BYTES = 32 * 2**20
+CELLS = 1_000
 
 # All the code cells of one notebook: the grader parses each several times (its rules, `ast`),
 # 2.3 s at 100,000 characters on a busy 2-core EPYC. The course's largest notebook has 19,433. A notebook with more
@@ -26,3 +34,17 @@ SIMILARITY_CELL_CHARS = 20_000
 def code_chars(nb: dict) -> int:
     """Characters of code in notebook `nb` (a NotebookNode): what `CODE_CHARS` bounds."""
     return sum(len(str(c.get("source", ""))) for c in nb.get("cells", []) if c.get("cell_type") == "code")
+
+
+def too_large(content: bytes) -> str:
+    """Why a handed-in notebook is too large to grade, as '<size>, over the grader's limit of <limit>' ('' if it is
+    not): its bytes (`NOTEBOOK_BYTES`) or its cells (`CELLS`), counted before nbformat reads it cell by cell."""
+    if len(content) > NOTEBOOK_BYTES:
+        return f"more than {NOTEBOOK_BYTES:,} bytes, over the grader's limit of {NOTEBOOK_BYTES:,}"
+    try:
+        cells = json.loads(content).get("cells")
+    except (ValueError, AttributeError, RecursionError):
+        return ""  # not a notebook: nbformat says so
+    if isinstance(cells, list) and len(cells) > CELLS:
+        return f"{len(cells):,} cells, over the grader's limit of {CELLS:,}"
+    return ""

@@ -14,7 +14,7 @@ from course_lib import atomic
 from course_lib.tools.assignments import Assignment
 from course_lib.tools.grading import similarity
 from course_lib.tools.grading.build import defines
-from course_lib.tools.grading.limits import CODE_CHARS, SIMILARITY_CELL_CHARS, code_chars
+from course_lib.tools.grading.limits import CODE_CHARS, SIMILARITY_CELL_CHARS, code_chars, too_large
 from course_lib.tools.grading.score import NotebookResult
 
 UNSANDBOXED = (
@@ -96,6 +96,8 @@ def _solutions(submitted: bytes | None, assignment: Assignment) -> tuple[dict[st
     """{exercise: source of the student's cell defining it} for a handed-in notebook (empty if unreadable),
     and what was too long to read (see `limits`): the whole notebook, or some cells ("" if nothing).
     """
+    if submitted and (reason := too_large(submitted)):
+        return {}, f"it holds {reason}"
     try:
         nb = nbformat.reads(submitted.decode(), as_version=4) if submitted else nbformat.v4.new_notebook()
         if code_chars(nb) > CODE_CHARS:

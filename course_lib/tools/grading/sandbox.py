@@ -17,8 +17,9 @@ to the grader stays outside, in another pid namespace (see `cell_runner`). Insid
   its own user namespace when the grader is an ordinary user, and as a uid of its own (`kernel_uid`,
   set by `setpriv` inside) when the grader is root, so files only root may read (`/etc/shadow`)
   stay closed to it;
-- cannot use the kernel keyring (`add_key`, `keyctl`: a seccomp filter, see `syscall_filter`), the
-  one store of the host that its namespaces do not divide;
+- cannot use the kernel keyring (`add_key`, `keyctl`), file locks (`flock`, `fcntl`'s locks and leases)
+  or file notifications (`inotify`, `F_NOTIFY`): a seccomp filter (`syscall_filter`) closes these
+  channels to a kernel graded beside it, which its namespaces do not divide;
 - dies with its runner, and every process it started dies with it (the pid namespace ends);
 - may use at most `Limits.memory_mb` of memory for all its processes together, files in memory
   included, where the grader is root and the machine has cgroup v1's memory controller
@@ -74,7 +75,7 @@ ENVIRONMENT = (  # the grader's variables a kernel may see (HOME, TMPDIR and the
 )  # fmt: skip
 CGROUP_MEMORY = Path("/sys/fs/cgroup/memory")
 RUNTIME = ".jupyter"  # in the kernel's folder: the connection file and IPC sockets, shared with the runner
-KEYRING_CLOSED = [sys.executable, "-I", "-m", "course_lib.tools.grading.syscall_filter"]  # put before the kernel
+SHARED_STATE_CLOSED = [sys.executable, "-I", "-m", "course_lib.tools.grading.syscall_filter"]  # before the kernel
 KERNEL_UIDS = 100_000  # a grader that is root runs each kernel as uid (and gid) KERNEL_UIDS + its own pid
 NO_SANDBOX = (
     "bubblewrap (`bwrap`) is not installed or cannot make a sandbox here, so student code would run with "
@@ -129,7 +130,7 @@ def prefix(
         *[a for c in covered for a in ("--size", str(2**20), "--tmpfs", str(c))],
         "--perms", "01777", "--size", str(limits.disk_mb * 2**20), "--tmpfs", str(workdir),
         "--bind", str(workdir / RUNTIME), str(workdir / RUNTIME),
-        "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes), *KEYRING_CLOSED,
+        "--chdir", str(workdir), *_drop_to(uid), *_process_cap(limits.processes), *SHARED_STATE_CLOSED,
     ]  # fmt: skip
 
 
@@ -275,7 +276,7 @@ def usable_bwrap() -> str | None:
     uid = kernel_uid()
     interpreter = _shown_as_is(_shown(_interpreter(), open_to_all=False))
     trial = [bwrap, *_system(), *FLAGS, *(AS_USER if uid is None else AS_ROOT), *interpreter, *_drop_to(uid)]
-    trial += [*_process_cap(64), *KEYRING_CLOSED, "true"]
+    trial += [*_process_cap(64), *SHARED_STATE_CLOSED, "true"]
     return None if subprocess.run(trial, check=False, capture_output=True).returncode else bwrap
 
 
