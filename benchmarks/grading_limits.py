@@ -74,7 +74,7 @@ def cells_row(cells: int, tmp: Path) -> tuple[float, float]:
     """Seconds for a notebook of `cells` cells, all but the reference's empty: before the limit, then with it."""
     assignment = assignments.read_assignment(REFERENCE)
     student = solved()
-    student.cells += [nbformat.v4.new_code_cell("") for _ in range(cells - len(student.cells))]
+    student.cells += [nbformat.v4.new_code_cell("", id=f"empty-{k}") for k in range(cells - len(student.cells))]
     content = nbformat.writes(student).encode()
     tasks, options = {STEM: (assignment, {})}, sandbox.GradeOptions(data_dir=tmp)
 
