@@ -98,7 +98,7 @@ NOTEBOOKS = (
             KeyFigure("long_views", "test-time views chosen on validation"),
             KeyFigure(
                 "long_test_accuracy",
-                "annealed SGD + weight averaging, chosen views: test accuracy",
+                "annealed SGD, weights and views chosen on validation: test accuracy",
                 "≈ 86% after 100k steps with decay (book chapter)",
             ),
             KeyFigure("long_steps", "annealed SGD: steps", "100,000 (book chapter)"),
