@@ -31,6 +31,7 @@ def follows_rule(function: Callable) -> None:
             f"the code of {name} cannot be read: define it with `def {name}(...)` in a cell of its own, "
             "without a cell magic such as %%time, and run that cell again"
         )
-    found = exercise_rules.violations(source, rule)
+    shadowed = frozenset(n for n in exercise_rules.SAFE_BUILTINS if n in getattr(function, "__globals__", {}))
+    found = exercise_rules.violations(source, rule, shadowed)
     if found:
         raise RuleBrokenError(f"{name} {rule.says()}; its cell uses {', '.join(found)}")

@@ -16,9 +16,12 @@ starting with `_` that the cell does not bind, attributes that lead to the inter
 could fill with a function (`np.typecodes`, `np.geterrcall`, `keras.utils.get_custom_objects`),
 unpickling (`np.load`, `allow_pickle=`), and importing a module other than those the rule allows
 under their usual names; a `match` class pattern's attributes count as attributes, and a `:=` in a
-comprehension binds the scope around it, as in Python. `tampering` looks at every cell a student
-wrote for code that changes what the checks rely on (rebinding or storing into a module, its
-attributes or its dictionaries, by `=`, `del` or `.update` and the like; `os.environ` excepted), and
+comprehension binds the scope around it, as in Python; a built-in that another cell binds in the
+notebook's namespace (`top_names`) is that cell's object, and refused. `tampering` looks at every
+cell a student wrote for code that changes what the checks rely on (rebinding a watched name, a
+`match` capture included, or storing into a module, its attributes or its dictionaries, by `=`,
+`del` or `.update` and the like; `os.environ` excepted) or installs code that runs later in any
+frame, the hidden tests' included (`HOOKS_OF`, `HOOK_MODULES`, numpy's print `formatter`), and
 `rebinds` for cells that redefine an exercise's function. A cell is read as IPython runs it (IPython's own transformer, so a form feed
 or a magic inside a string is what it is there; `%timeit`/`%time` as the code they run, setup
 line included). Code that cannot be read (too deeply nested, or a cell above `MAX_CHARS`,
@@ -29,6 +32,7 @@ never a crash or a stall.
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 from dataclasses import dataclass
 
@@ -148,6 +152,19 @@ REGISTRIES = frozenset({
     "get_registered_object", "get_registered_name", "register_tensor_conversion_function",
 })  # fmt: skip
 SETTINGS = frozenset({"set_printoptions", "printoptions"})  # notebooks set these; only reading them back is refused
+# calls that install code the interpreter runs later, in any frame (the hidden tests' included), or
+# that hand out frames; refused in every student cell, by their module's name (`sys.settrace`)
+HOOKS_OF = {
+    "sys": frozenset({"settrace", "setprofile", "addaudithook", "monitoring", "call_tracing", "_getframe",
+                      "_current_frames", "excepthook", "displayhook", "breakpointhook", "unraisablehook"}),
+    "inspect": frozenset({"stack", "trace", "getouterframes", "getinnerframes", "getargvalues", "getframeinfo",
+                          "getgeneratorlocals", "getcoroutinelocals", "getclosurevars"}),
+}  # fmt: skip
+HOOK_MODULES = frozenset({  # modules that run code later or elsewhere: signal handlers, threads, codecs, debuggers
+    "threading", "_thread", "signal", "faulthandler", "trace", "bdb", "pdb", "codecs", "encodings", "copyreg",
+    "atexit", "tracemalloc", "concurrent", "multiprocessing", "asyncio", "sched",
+})  # fmt: skip
+PRINT_HOOKS = frozenset({"formatter", "override_repr"})  # numpy print options that call a function
 MUTATORS = frozenset({"update", "setdefault", "pop", "popitem", "clear", "append", "extend", "insert", "remove"})
 PICKLING = frozenset({"load", "loads", "read_array", "open_memmap", "allow_pickle", "pickle", "unpickle"})
 TIMING_MAGICS = frozenset({"timeit", "time"})  # IPython magics that only run the code they are given
@@ -249,9 +266,18 @@ def _binds(node: ast.AST) -> set[str]:
             names |= {bound for bound, _ in _aliases(sub)}
         elif isinstance(sub, ast.ExceptHandler) and sub.name:
             names.add(sub.name)
+        elif _captured(sub):
+            names.add(_captured(sub))
         elif isinstance(sub, COMPREHENSIONS) and sub is not node:
             names |= _walrus_targets(sub)
     return names
+
+
+def _captured(node: ast.AST) -> str | None:
+    """The name a `match` pattern binds: `case x`, `case [*x]`, `case {**x}`, `case P() as x` (None: none)."""
+    if isinstance(node, ast.MatchAs | ast.MatchStar):
+        return node.name
+    return node.rest if isinstance(node, ast.MatchMapping) else None
 
 
 def _walrus_targets(comprehension: ast.AST) -> set[str]:
@@ -373,13 +399,15 @@ def _scoped_loads(tree: ast.Module) -> list[tuple[ast.Name, set[str]]]:
     return found
 
 
-def violations(source: str, rule: Rule) -> list[str]:
+def violations(source: str, rule: Rule, shadowed: frozenset[str] = frozenset()) -> list[str]:
     """What the solution cell `source` uses that `rule` does not allow, one line each (empty: none).
 
-    The cell is read as IPython runs it (`python`): a `%%time` line times the code below it."""
+    `shadowed`: names other cells bind in the notebook's namespace (`top_names`); a built-in among
+    them is another cell's object, not Python's (`def abs(z): return tf.nn.softmax(z)`). The cell
+    is read as IPython runs it (`python`): a `%%time` line times the code below it."""
     try:
         tree = _tree(source)
-        found = [p for name, bound in _scoped_loads(tree) for p in _name_problems(name, bound, rule)]
+        found = [p for name, bound in _scoped_loads(tree) for p in _name_problems(name, bound, rule, shadowed)]
         found += [p for node in ast.walk(tree) for p in _node_problems(node, rule)]
     except SyntaxError as e:
         return [f"the cell does not parse ({e.msg}, line {e.lineno})"]
@@ -393,11 +421,13 @@ def _unreadable(error: Exception) -> str:
     return f"code this grader cannot read ({why})"
 
 
-def _name_problems(node: ast.Name, bound: set[str], rule: Rule) -> list[str]:
+def _name_problems(node: ast.Name, bound: set[str], rule: Rule, shadowed: frozenset[str]) -> list[str]:
     if node.id in bound:
         return []
     if node.id in DYNAMIC or node.id.startswith("_"):
         return [f"`{node.id}`"]
+    if node.id in shadowed & SAFE_BUILTINS:
+        return [f"`{node.id}`, which another cell redefines (Python's own is allowed)"]
     if node.id not in rule.roots | SAFE_BUILTINS:
         return [f"`{node.id}`, defined outside this cell and not allowed here"]
     return []
@@ -454,6 +484,18 @@ def tampering(source: str, modules: frozenset[str] = frozenset()) -> list[str]:
         return [_unreadable(e)]
 
 
+def top_names(sources: list[str]) -> frozenset[str]:
+    """Names these cells bind in the notebook's namespace: at their top, or declared `global` anywhere."""
+    found: set[str] = set()
+    for source in sources:
+        try:
+            tree = _tree(source)
+        except (SyntaxError, *UNREADABLE):
+            continue
+        found |= _binds(tree) | {name for n in ast.walk(tree) if isinstance(n, ast.Global) for name in n.names}
+    return frozenset(found)
+
+
 def module_names(sources: list[str]) -> frozenset[str]:
     """Names these cells bind to a module or to part of one: by an import, or by assigning a dotted
     name that starts at such a name (`la = np.linalg`). Cells the grader cannot read bind none."""
@@ -464,9 +506,14 @@ def module_names(sources: list[str]) -> frozenset[str]:
         except (SyntaxError, *UNREADABLE):
             continue
     found = {a for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for a, _ in _aliases(n)} | WATCHED
-    assigned = [(n, (dotted(n.value) or ".").split(".")[0]) for n in nodes if isinstance(n, ast.Assign | ast.NamedExpr)]
-    while new := {t.id for n, root in assigned if root in found for t in _targets(n)} - found:
-        found |= new
+    targets: dict[str, set[str]] = {}  # name -> names assigned from it (`la = np.linalg`: np -> la)
+    for n in nodes:
+        if isinstance(n, ast.Assign | ast.NamedExpr):
+            targets.setdefault((dotted(n.value) or ".").split(".")[0], set()).update(t.id for t in _targets(n))
+    todo = list(found)
+    while todo:  # each name once: a chain of aliases costs its length, not its square
+        todo += [name for name in targets.get(todo.pop(), ()) if name not in found]
+        found |= set(todo)
     return frozenset(found - WATCHED)
 
 
@@ -490,6 +537,15 @@ def _tamper(node: ast.AST, modules: frozenset[str]) -> list[str]:
         return [f"line {line} aliases `{node.value.id}`"]
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del) and node.id in WATCHED:
         return [f"line {line} rebinds `{node.id}`"]
+    if _captured(node) in WATCHED:
+        return [f"line {line} rebinds `{_captured(node)}`"]
+    if isinstance(node, ast.Attribute) and node.attr in HOOKS_OF.get(getattr(node.value, "id", ""), ()):
+        return [f"line {line} uses `{dotted(node)}`"]
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in HOOKS_OF:
+        return [f"line {line} aliases `{node.value.id}`"]
+    settings = isinstance(node, ast.Call) and getattr(node.func, "attr", "") in SETTINGS
+    if settings and any(k.arg in PRINT_HOOKS or k.arg is None for k in node.keywords):
+        return [f"line {line} gives numpy a function to call when it prints"]
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name in WATCHED:
         return [f"line {line} rebinds `{node.name}`"]
     if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
@@ -520,9 +576,12 @@ def _odd_imports(node: ast.Import | ast.ImportFrom) -> list[str]:
     found = []
     for alias, module in _aliases(node):
         leaf = module.split(".")[-1]
+        parts = module.split(".")
         if alias in WATCHED and STANDARD[alias] != module or leaf in USUAL and USUAL[leaf] != alias:
             found.append(f"`{module}` as `{alias}`")
-        elif set(module.split(".")) & (KERNEL | PRYING):
+        elif parts[0] in HOOKS_OF and (parts == [parts[0]] != [alias] or leaf in HOOKS_OF[parts[0]]):
+            found.append(f"`{module}`" + (f" as `{alias}`" if alias != leaf else ""))
+        elif set(parts) & (KERNEL | PRYING | HOOK_MODULES):
             found.append(f"`{module}`")
     return found
 
@@ -607,6 +666,13 @@ def _tree(source: str) -> ast.Module:
     if isinstance(found, Exception):
         raise found.with_traceback(None)
     return found
+
+
+def parse(source: str) -> ast.Module:
+    """A cell parsed as IPython runs it (`%timeit` as the code it times), a copy the caller may change.
+
+    SyntaxError, or one of `UNREADABLE`, for a cell that cannot be read."""
+    return copy.deepcopy(_tree(source))
 
 
 def _rooted_in(target: ast.AST, names: frozenset[str]) -> bool:

@@ -51,3 +51,9 @@ def test_code_that_cannot_be_read_is_refused_with_how_to_fix_it(shell):
 def test_a_function_that_is_no_exercise_is_a_clear_error(shell):
     error = follows_rule_error(shell, "def helper(z):\n    return z\n", "helper")
     assert isinstance(error, ValueError) and "not an exercise" in str(error)
+
+
+def test_a_builtin_another_cell_redefined_is_refused(shell):
+    assert shell.run_cell("def abs(z):\n    return tf.nn.softmax(z).numpy()\n").success
+    error = follows_rule_error(shell, "def my_softmax(z):\n    return abs(z)\n")
+    assert isinstance(error, checks.RuleBrokenError) and "`abs`, which another cell redefines" in str(error)

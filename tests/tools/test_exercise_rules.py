@@ -309,3 +309,57 @@ def test_a_walrus_in_a_comprehension_binds_the_function_around_it():  # (without
     cell = "def my_softmax(z):\n    [(e := np.exp(z)) for _ in [0]]\n    return e / e.sum()\n"
     assert violations(cell, RULES["my_softmax"]) == []
     assert tampering("os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'\nos.environ.update(A='1')") == []
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [  # found by a fourth hostile review: hooks that run a cell's code later, in any frame, hidden tests included
+        "import sys\nsys.settrace(lambda *a: None)",
+        "import sys\nsys.addaudithook(print)",
+        "import inspect\ninspect.getargvalues(frame)",
+        "import inspect as ins",
+        "from inspect import stack",
+        "peek = inspect",
+        "import codecs\ncodecs.register(lambda name: None)",
+        "import threading",
+        "import signal",
+        "np.set_printoptions(formatter={'object': str})",
+        "np.set_printoptions(**options)",
+        "match P(np):\n    case np:\n        pass",
+        "match [1]:\n    case [*np]:\n        pass",
+        "match {}:\n    case {**tf}:\n        pass",
+    ],
+)
+def test_installing_a_hook_or_capturing_a_watched_name_is_tampering(cell):
+    assert tampering(cell), cell
+
+
+def test_ordinary_uses_of_sys_inspect_and_print_options_are_not_tampering():
+    cells = ["import sys\nprint(sys.version)", "from sys import version", "inspect.getsource(f)", "np.stack([z, z])",
+             "np.set_printoptions(precision=3, suppress=True)", "match x:\n    case [a, *rest]:\n        pass"]  # fmt: skip
+    assert {c: tampering(c) for c in cells} == {c: [] for c in cells}
+
+
+def test_a_match_capture_of_the_exercises_name_is_a_second_binding():
+    assert exercise_rules.rebinds("match f:\n    case my_softmax:\n        pass", "my_softmax")
+
+
+def test_a_builtin_another_cell_redefines_is_refused_in_the_solution():
+    helper = "def abs(z):\n    return tf.nn.softmax(z).numpy()\n"
+    solution = "def my_softmax(z):\n    return abs(z)\n"
+    shadowed = exercise_rules.top_names([helper])
+    assert any(
+        "`abs`, which another cell redefines" in line for line in violations(solution, RULES["my_softmax"], shadowed)
+    )
+    declared = exercise_rules.top_names(["def grab():\n    global pow\n    pow = print\n"])
+    assert "pow" in declared and "grab" in declared
+    assert violations(solution, RULES["my_softmax"], exercise_rules.top_names(["x = abs(-1)"])) == [], "read, not bound"
+    own = "def abs(z):\n    return np.exp(z)\n\n\ndef my_softmax(z):\n    return abs(z)\n"
+    assert violations(own, RULES["my_softmax"], shadowed) == [], "the solution's own cell may define it"
+
+
+def test_a_long_chain_of_module_aliases_is_followed_to_its_end():
+    names = [f"a{i}" for i in range(2000)]  # within the largest cell read (MAX_CHARS)
+    chain = [f"{names[0]} = np.e"] + [f"a{i + 1} = a{i}" for i in range(len(names) - 1)]
+    cell = "\n".join("; ".join(chain[k : k + 20]) for k in range(0, len(chain), 20))
+    assert exercise_rules.module_names([cell]) == frozenset(names)

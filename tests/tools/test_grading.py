@@ -262,6 +262,14 @@ def test_tags_saved_outputs_second_definitions_and_definitions_in_strings_earn_n
     assert problems[EX2] == [f"no solution cell defining `{EX2}` was found"]
 
 
+def test_a_builtin_redefined_in_another_cell_costs_the_solution_that_calls_it():
+    """A fourth hostile review's 4/4: `def abs(z): return tf.nn.softmax(z)` in a helper cell, `return abs(z)`."""
+    student = solved({EX1: f"def {EX1}(z):\n    return abs(z)\n"})
+    student.cells.insert(1, nbformat.v4.new_code_cell("def abs(z):\n    return tf.nn.softmax(z).numpy()\n"))
+    _, problems = build.graded_notebook(student, assignments.read_assignment(REFERENCE))
+    assert any("`abs`, which another cell redefines" in p for p in problems[EX1]), problems[EX1]
+
+
 def test_a_parameters_cell_too_long_to_read_is_reported_and_never_handed_to_papermill(tmp_path, monkeypatch):
     inspected, inspect = [], papermill.inspect_notebook
     monkeypatch.setattr(papermill, "inspect_notebook", lambda path: inspected.append(path) or inspect(path))

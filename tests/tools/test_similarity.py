@@ -39,6 +39,11 @@ def test_a_renamed_recommented_copy_matches():
     assert similarity.fingerprint(ALICE, "my_softmax")[0] == similarity.fingerprint(BOB, "my_softmax")[0]
 
 
+def test_a_magic_line_hides_no_copy():  # found by a fourth hostile review
+    for magic in ["%matplotlib inline\n", "%time x = 1\n"]:
+        assert similarity.fingerprint(magic + BOB, "my_softmax")[0] == similarity.fingerprint(ALICE, "my_softmax")[0]
+
+
 def test_other_code_or_another_library_does_not_match():
     alice = similarity.fingerprint(ALICE, "my_softmax")[0]
     assert similarity.fingerprint(CAROL_OTHER_LIBRARY, "my_softmax")[0] != alice, "np.exp is not tf.exp"

@@ -47,7 +47,10 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
             problems[exercise.name].append(f"no solution cell defining `{exercise.name}` was found")
             continue
         _tag(cells[solution], exercise.name, "solution", "solution")
-        problems[exercise.name] += _outside_rule(exercise.name, cells[solution].source)
+        others = [c.source for i, c in enumerate(cells) if i != solution and c.cell_type == "code"]
+        problems[exercise.name] += _outside_rule(
+            exercise.name, cells[solution].source, exercise_rules.top_names(others)
+        )
         problems[exercise.name] += [
             f"the cell starting `{first_line(c)}` binds `{exercise.name}` again, outside its solution cell"
             for i, c in enumerate(cells)
@@ -81,14 +84,15 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
     return nb, problems
 
 
-def _outside_rule(exercise: str, source: str) -> list[str]:
-    """Why the solution cell breaks its exercise's rule (`exercise_rules`), if it does."""
+def _outside_rule(exercise: str, source: str, shadowed: frozenset[str]) -> list[str]:
+    """Why the solution cell breaks its exercise's rule (`exercise_rules`), if it does; `shadowed`: names
+    the notebook's other cells bind."""
     rule = exercise_rules.RULES.get(exercise)
     if rule is None:
         return []
     return [
         f"your solution cell uses {found}: this exercise {rule.says()}"
-        for found in exercise_rules.violations(source, rule)
+        for found in exercise_rules.violations(source, rule, shadowed)
     ]
 
 

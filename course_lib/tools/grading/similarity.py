@@ -7,7 +7,7 @@ meet on a one-line solution (read the `nodes` column: the larger the shared code
 sign). Names a function binds (its arguments, assignments, loop and comprehension variables, inner
 functions) are renamed in order of first use; names it reads from outside (`np`, `tf`, builtins)
 and attribute names stay, so `np.exp` and `tf.exp` never match. An empty answer (the released
-placeholder), one that does not parse, or one longer than `limits.SIMILARITY_CELL_CHARS` is never matched.
+placeholder), one that does not parse (read as IPython runs it), or one longer than `limits.SIMILARITY_CELL_CHARS` is never matched.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import ast
 import hashlib
 from collections import defaultdict
 
-from course_lib.exercise_rules import UNREADABLE
+from course_lib.exercise_rules import UNREADABLE, parse
 from course_lib.tools.assignments import PLACEHOLDER
 from course_lib.tools.grading.limits import SIMILARITY_CELL_CHARS
 
@@ -79,7 +79,7 @@ def fingerprint(source: str, name: str) -> tuple[str, int] | None:
 
 
 def _fingerprint(source: str, name: str) -> tuple[str, int] | None:
-    tree = ast.parse(source)
+    tree = parse(source)  # as IPython runs it: a `%matplotlib` line hides nothing
     function = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
     if function is None or _is_placeholder(function):
         return None
