@@ -24,9 +24,12 @@ cell a student wrote for code that changes what the checks rely on (rebinding a 
 frame, the hidden tests' included (`HOOKS_OF`, `HOOK_MODULES`, numpy's print `formatter`), and
 `rebinds` for cells that redefine an exercise's function. A cell is read as IPython runs it (IPython's own transformer, so a form feed
 or a magic inside a string is what it is there; `%timeit`/`%time` as the code they run, setup
-line included). Code that cannot be read (too deeply nested, or a cell above `MAX_CHARS`,
-`MAX_LINES` or `MAX_ESCAPES`, which IPython's transformer takes quadratic time on) is refused,
-never a crash or a stall.
+line included). Code that cannot be read (too deeply nested for `ast`, scopes nested beyond
+`MAX_SCOPE_DEPTH`, or a cell above `MAX_CHARS`, `MAX_LINES` or `MAX_ESCAPES`, which IPython's
+transformer takes quadratic time on) is refused, never a crash or a stall. A solution's chain of
+attributes from its module is followed in the grader's own copy of the module: it must exist there
+and stay in the module's public modules (`_public`); in any cell, a chain through the interpreter's
+own modules (`DANGER`) and a module handed on as a value are tampering.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from __future__ import annotations
 import ast
 import copy
 import functools
+import importlib
+import types
 from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -126,6 +131,9 @@ INTERPRETER = frozenset(
         "importlib",
         "operator",
         "f2py",
+        "ctypeslib",  # loads a shared library the notebook wrote
+        "load_library",
+        "load_op_library",
         "compat",
         "raw_ops",
         "get_ipython",
@@ -160,11 +168,16 @@ HOOKS_OF = {
     "inspect": frozenset({"stack", "trace", "getouterframes", "getinnerframes", "getargvalues", "getframeinfo",
                           "getgeneratorlocals", "getcoroutinelocals", "getclosurevars"}),
 }  # fmt: skip
-HOOK_MODULES = frozenset({  # modules that run code later or elsewhere: signal handlers, threads, codecs, debuggers
+HOOK_MODULES = frozenset({  # modules that run code later or elsewhere (signal handlers, threads, codecs,
+    # debuggers), or run code from a file or bytes the notebook wrote (pickles, code objects)
     "threading", "_thread", "signal", "faulthandler", "trace", "bdb", "pdb", "codecs", "encodings", "copyreg",
-    "atexit", "tracemalloc", "concurrent", "multiprocessing", "asyncio", "sched",
+    "atexit", "tracemalloc", "concurrent", "multiprocessing", "asyncio", "sched", "pickle", "marshal", "shelve",
+    "runpy", "pkgutil", "zipimport", "dill", "cloudpickle", "code", "codeop", "imp", "site",
 })  # fmt: skip
 PRINT_HOOKS = frozenset({"formatter", "override_repr"})  # numpy print options that call a function
+UNSAFE_LOADING = frozenset({"allow_pickle", "safe_mode", "enable_unsafe_deserialization"})  # code from a file
+DANGER = frozenset({"builtins", "sys", "inspect", "gc", "importlib", "ctypes", "IPython", "ipykernel", "types"})
+MAX_SCOPE_DEPTH = 20  # functions, classes and comprehensions nested deeper are not read (cost grows with depth²)
 MUTATORS = frozenset({"update", "setdefault", "pop", "popitem", "clear", "append", "extend", "insert", "remove"})
 PICKLING = frozenset({"load", "loads", "read_array", "open_memmap", "allow_pickle", "pickle", "unpickle"})
 TIMING_MAGICS = frozenset({"timeit", "time"})  # IPython magics that only run the code they are given
@@ -172,6 +185,7 @@ MAX_CHARS, MAX_LINES, MAX_ESCAPES = 40_000, 500, 30  # the largest cell read (IP
 MODULES = {"np": "numpy", "tf": "tensorflow", "keras": "keras", "math": "math", "pathlib": "pathlib", "os": "os"}
 STANDARD = MODULES | {"sys": "sys", "course_lib": "course_lib", "checks": "course_lib.checks", "builtins": "builtins"}
 USUAL = {module.split(".")[-1]: name for name, module in STANDARD.items()}  # numpy -> np, checks -> checks, ...
+PACKAGES = frozenset({"numpy", "tensorflow", "keras", "course_lib", "math", "builtins", "sys", "os", "pathlib"})
 WATCHED = frozenset({*MODULES, "checks", "course_lib", "builtins", "sys"})  # what a student cell must not rebind
 HOOKS = frozenset("get_ipython setattr delattr exec eval compile __import__ globals vars __builtins__".split())  # noqa: SIM905 (names a cell outside the solution must not use: they change the kernel for the checks)
 FUNCTIONS = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
@@ -258,19 +272,24 @@ def _binds(node: ast.AST) -> set[str]:
         return {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
     names = set()
     for sub in _walk_scope(node):
-        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
-            names.add(sub.id)
-        elif isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and sub is not node:
-            names.add(sub.name)
-        elif isinstance(sub, ast.Import | ast.ImportFrom):
-            names |= {bound for bound, _ in _aliases(sub)}
-        elif isinstance(sub, ast.ExceptHandler) and sub.name:
-            names.add(sub.name)
-        elif _captured(sub):
-            names.add(_captured(sub))
-        elif isinstance(sub, COMPREHENSIONS) and sub is not node:
+        if sub is not node:
+            names |= _bound_here(sub)
+        if isinstance(sub, COMPREHENSIONS) and sub is not node:
             names |= _walrus_targets(sub)
     return names
+
+
+def _bound_here(node: ast.AST) -> set[str]:
+    """The names one node binds by itself (not its children): a store, a definition, an import, a capture."""
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+        return {node.id}
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {bound for bound, _ in _aliases(node)}
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        return {node.name}
+    return {_captured(node)} if _captured(node) else set()
 
 
 def _captured(node: ast.AST) -> str | None:
@@ -445,9 +464,57 @@ def _node_problems(node: ast.AST, rule: Rule) -> list[str]:
             found.append(f"`{name}`")
     if isinstance(node, ast.keyword) and node.arg in PICKLING:
         found.append(f"`{node.arg}=`")
+    if isinstance(node, ast.Attribute) and (chain := dotted(node)) and chain.split(".")[0] in rule.roots:
+        found += _chain_problems(chain)
     if not rule.loops and isinstance(node, ast.For | ast.While | ast.comprehension):
         found.append("a Python loop")
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _chain_problems(chain: str) -> tuple[str, ...]:
+    """Why a solution may not read `chain` (`np.linalg.norm`) from its allowed module: a name the module does
+    not have (another cell may have put it there), or a path that leaves the module's public modules."""
+    root, *parts = chain.split(".")
+    if root not in MODULES:
+        return ()
+    found: object = importlib.import_module(MODULES[root])
+    for k, part in enumerate(parts, 2):
+        here = ".".join([root, *parts[: k - 1]])
+        try:
+            found = getattr(found, part)
+        except Exception:  # noqa: BLE001 (a missing name, or a lazy module that cannot load: either way, unread)
+            return (f"`{here}`, a name {MODULES[root]} does not have (another cell may have put it there)",)
+        if isinstance(found, types.ModuleType) and not _public(root, found.__name__):
+            return (f"`{here}`, which leads out of {MODULES[root]}'s public modules (to `{found.__name__}`)",)
+    return ()
+
+
+def _public(root: str, module: str) -> bool:
+    """Whether a solution may reach `module` from root `root`: the package's own public modules only
+    (`np.ma.core.re` is the `re` module and `....re.enum.bltns` is `builtins`; `tf.dtensor.python....` is
+    TensorFlow's internals, where `backprop` computes gradients under another name)."""
+    if root == "tf":
+        return module == "tensorflow" or module.startswith("tensorflow._api.")
+    if root == "os":
+        return module in ("os", "posixpath")
+    top, *rest = module.split(".")
+    return top == MODULES[root] and not any(part.startswith("_") or part == "src" for part in rest)
+
+
+@functools.lru_cache(maxsize=4096)
+def _danger_on_the_way(chain: str, start: str) -> str | None:
+    """The name of a module of `DANGER` that `chain` (`np.ma.core.re.enum.bltns.exec`) passes through, the
+    chain's root standing for module `start`; None if none (or if the chain cannot be followed)."""
+    try:
+        found: object = importlib.import_module(start.split(".")[0])
+        for part in [*start.split(".")[1:], *chain.split(".")[1:]]:
+            found = getattr(found, part)
+            if isinstance(found, types.ModuleType) and found.__name__.split(".")[0] in DANGER | HOOK_MODULES:
+                return found.__name__
+    except Exception:  # noqa: BLE001 (a name the module lacks: nothing to follow)
+        return None
+    return None
 
 
 def _attributes(node: ast.AST) -> list[tuple[str, str]]:
@@ -469,15 +536,18 @@ def _imports(node: ast.AST, rule: Rule) -> list[str]:
     return [f"`import {module}`" for alias, module in pairs if alias not in rule.roots or MODULES.get(alias) != module]
 
 
-def tampering(source: str, modules: frozenset[str] = frozenset()) -> list[str]:
+def tampering(source: str, modules: frozenset[str] = frozenset(), bound: frozenset[str] = WATCHED) -> list[str]:
     """Code in a student's cell that changes a module, a built-in or the kernel the checks rely on (empty: none).
 
-    `modules`: names the notebook binds to modules (`module_names`); changing their attributes is
-    tampering, as is changing those of a name this cell binds so."""
+    `modules`: names the notebook binds to modules or parts of them (`module_names`); changing their
+    attributes is tampering, as is changing those of a name this cell binds so. `bound`: those that
+    stand for a module itself (`modules_bound`), which may not be handed on as values."""
     try:
         tree = _tree(source)
         modules = WATCHED | modules | module_names([source])
-        return list(dict.fromkeys(p for node in ast.walk(tree) for p in _tamper(node, modules)))
+        loose = bound | modules_bound([source])
+        found = [p for node in ast.walk(tree) for p in _tamper(node, modules)]
+        return list(dict.fromkeys(found + _loose_modules(tree, loose) + _danger_chains(tree)))
     except SyntaxError:
         return []  # a cell that IPython cannot run either changes nothing
     except UNREADABLE as e:
@@ -496,25 +566,91 @@ def top_names(sources: list[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+def _loose_modules(tree: ast.Module, modules: frozenset[str]) -> list[str]:
+    """A module handed on as a value (`for m in [np]`, `f(np)`, `m = np or 0`): whatever receives it may change
+    it unseen. Only `np.<name>` reads of it are left."""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    return [
+        f"line {n.lineno} hands `{n.id}` on as a value (only `{n.id}.<name>` may be read)"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in modules
+        and not (isinstance(parents.get(n), ast.Attribute) and parents[n].value is n)
+        and not (isinstance(parents.get(n), ast.Call) and parents[n].func is n)
+    ]  # fmt: skip
+
+
+def _danger_chains(tree: ast.Module) -> list[str]:
+    """Attribute chains from a course module (or one this cell imports from the course's packages) that pass
+    through the interpreter's own modules (`np.ma.core.re.enum.bltns` is `builtins`)."""
+    starts = STANDARD | {a: m for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)
+                         for a, m in _aliases(n) if m.split(".")[0] in PACKAGES}  # fmt: skip
+    found = []
+    for node in ast.walk(tree):
+        chain = dotted(node) if isinstance(node, ast.Attribute) else None
+        if (
+            chain
+            and chain.split(".")[0] in starts
+            and (danger := _danger_on_the_way(chain, starts[chain.split(".")[0]]))
+        ):
+            found.append(f"line {node.lineno} reaches `{danger}` through `{chain}`")
+    return found
+
+
 def module_names(sources: list[str]) -> frozenset[str]:
-    """Names these cells bind to a module or to part of one: by an import, or by assigning a dotted
-    name that starts at such a name (`la = np.linalg`). Cells the grader cannot read bind none."""
+    """Names these cells bind to a module of the course's packages (`PACKAGES`) or to part of one: by an
+    import, or by assigning a dotted name that starts at such a name (`la = np.linalg`). Cells the
+    grader cannot read bind none."""
     nodes = []
     for source in sources:
         try:
             nodes += ast.walk(_tree(source))
         except (SyntaxError, *UNREADABLE):
             continue
-    found = {a for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for a, _ in _aliases(n)} | WATCHED
-    targets: dict[str, set[str]] = {}  # name -> names assigned from it (`la = np.linalg`: np -> la)
+    return frozenset(_module_paths(sources)) - WATCHED
+
+
+def modules_bound(sources: list[str]) -> frozenset[str]:
+    """The names of `module_names`, and the watched ones, that stand for a module itself (`linalg` after
+    `from numpy import linalg`, not `norm` after `from numpy.linalg import norm`)."""
+    return frozenset(name for name, path in _module_paths(sources).items() if _module_at(path)) | WATCHED
+
+
+def _module_paths(sources: list[str]) -> dict[str, str]:
+    """{name: what it stands for, as a dotted path from its package} for `module_names` and the watched names."""
+    nodes = []
+    for source in sources:
+        try:
+            nodes += ast.walk(_tree(source))
+        except (SyntaxError, *UNREADABLE):
+            continue
+    imports = [pair for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for pair in _aliases(n)]
+    found = {name: STANDARD.get(name, name) for name in WATCHED}
+    found |= {a: module for a, module in imports if module.split(".")[0] in PACKAGES}
+    targets: dict[str, list[tuple[str, str]]] = {}  # name -> (name assigned from it, rest of its path)
     for n in nodes:
         if isinstance(n, ast.Assign | ast.NamedExpr):
-            targets.setdefault((dotted(n.value) or ".").split(".")[0], set()).update(t.id for t in _targets(n))
+            root, *rest = (dotted(n.value) or ".").split(".")
+            targets.setdefault(root, []).extend((t.id, ".".join(rest)) for t in _targets(n))
     todo = list(found)
     while todo:  # each name once: a chain of aliases costs its length, not its square
-        todo += [name for name in targets.get(todo.pop(), ()) if name not in found]
-        found |= set(todo)
-    return frozenset(found - WATCHED)
+        source = todo.pop()
+        for name, rest in targets.get(source, ()):
+            if name not in found:
+                found[name] = f"{found[source]}.{rest}".rstrip(".")
+                todo.append(name)
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _module_at(path: str) -> bool:
+    """Whether dotted `path` (`numpy.linalg`) names a module of the course's packages."""
+    try:
+        found: object = importlib.import_module(path.split(".")[0])
+        for part in path.split(".")[1:]:
+            found = getattr(found, part)
+    except Exception:  # noqa: BLE001 (not a module, or not there)
+        return False
+    return isinstance(found, types.ModuleType)
 
 
 def _targets(node: ast.Assign | ast.NamedExpr) -> list[ast.Name]:
@@ -543,6 +679,10 @@ def _tamper(node: ast.AST, modules: frozenset[str]) -> list[str]:
         return [f"line {line} uses `{dotted(node)}`"]
     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in HOOKS_OF:
         return [f"line {line} aliases `{node.value.id}`"]
+    if isinstance(node, ast.keyword) and node.arg in UNSAFE_LOADING and not _safe_value(node):
+        return [f"line {line} loads code from a file (`{node.arg}=`)"]
+    if isinstance(node, ast.Attribute) and node.attr in UNSAFE_LOADING:
+        return [f"line {line} loads code from a file (`{node.attr}`)"]
     settings = isinstance(node, ast.Call) and getattr(node.func, "attr", "") in SETTINGS
     if settings and any(k.arg in PRINT_HOOKS or k.arg is None for k in node.keywords):
         return [f"line {line} gives numpy a function to call when it prints"]
@@ -570,9 +710,16 @@ def _shown(node: ast.AST) -> str:
     return dotted(node) or "..."
 
 
+def _safe_value(keyword: ast.keyword) -> bool:
+    """`allow_pickle=False` and `safe_mode=True`: a loading option set to its safe value."""
+    safe = keyword.arg == "safe_mode"
+    return isinstance(keyword.value, ast.Constant) and keyword.value.value is safe
+
+
 def _odd_imports(node: ast.Import | ast.ImportFrom) -> list[str]:
     """An import that binds a watched module (`numpy`, `course_lib.checks`, `....builtins`) under another
-    name than its usual one, binds a watched name to something else, or reaches the kernel."""
+    name than its usual one, binds a watched name to something else, or reaches the kernel. (A module
+    file the notebook writes cannot be imported: the grader's kernel leaves its folder off `sys.path`.)"""
     found = []
     for alias, module in _aliases(node):
         leaf = module.split(".")[-1]
@@ -653,9 +800,23 @@ def _read_as_code(text: str, offset: int, depth: int) -> list[ast.stmt]:
 @functools.lru_cache(maxsize=4096)
 def _read(source: str) -> ast.Module | SyntaxError | Unreadable:
     try:
-        return _Magics().visit(ast.parse(python(source)))
+        tree = _Magics().visit(ast.parse(python(source)))
     except (SyntaxError, Unreadable) as e:
         return e
+    if (depth := _scope_depth(tree)) > MAX_SCOPE_DEPTH:
+        return Unreadable(f"functions or comprehensions nested {depth} deep, more than {MAX_SCOPE_DEPTH}")
+    return tree
+
+
+def _scope_depth(tree: ast.AST) -> int:
+    """How deeply functions, classes and comprehensions nest in `tree`."""
+    deepest, todo = 0, [(tree, 0)]
+    while todo:
+        node, depth = todo.pop()
+        depth += isinstance(node, SCOPES)
+        deepest = max(deepest, depth)
+        todo += [(child, depth) for child in ast.iter_child_nodes(node)]
+    return deepest
 
 
 def _tree(source: str) -> ast.Module:
@@ -691,7 +852,7 @@ def rebinds(source: str, name: str) -> bool:
     """True if the cell `source`, as IPython runs it, binds `name` anywhere (a second definition of an exercise's function)."""
     try:
         tree = _tree(source)
-        return any(name in _binds(node) for node in ast.walk(tree))
+        return any(name in _bound_here(node) for node in ast.walk(tree))
     except (SyntaxError, *UNREADABLE):
         return False
 

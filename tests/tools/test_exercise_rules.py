@@ -29,8 +29,8 @@ def test_every_course_exercise_has_a_rule_and_its_reference_solution_keeps_it():
 def test_no_reference_cell_counts_as_tampering():
     for path in sorted(CHECKOUT_NOTEBOOKS.glob("*.ipynb")):
         sources = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-        modules = exercise_rules.module_names(sources)
-        assert [t for source in sources for t in tampering(source, modules)] == [], path.name
+        modules, bound = exercise_rules.module_names(sources), exercise_rules.modules_bound(sources)
+        assert [t for source in sources for t in tampering(source, modules, bound)] == [], path.name
 
 
 ROUTES = [  # (exercise, solution body, what the refusal names): the routes issue #27 lists, and the dynamic ones
@@ -363,3 +363,59 @@ def test_a_long_chain_of_module_aliases_is_followed_to_its_end():
     chain = [f"{names[0]} = np.e"] + [f"a{i + 1} = a{i}" for i in range(len(names) - 1)]
     cell = "\n".join("; ".join(chain[k : k + 20]) for k in range(0, len(chain), 20))
     assert exercise_rules.module_names([cell]) == frozenset(names)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [  # found by a fifth hostile review
+        "for m in [np]:\n    m.stable_exp_ratio = lambda z: tf.nn.softmax(z).numpy()",
+        "def put(m):\n    m.mean = abs\n\n\nput(np)",
+        "m = np or 0",
+        "with nullcontext(checks) as m:\n    pass",
+        "m, k = np, 1",
+        "np.ma.core.re.enum.bltns.exec('import sys')",
+        "import site",
+        "np.load('f.npy', allow_pickle=True)",
+        "keras.saving.load_model('m.keras', safe_mode=False)",
+        "keras.config.enable_unsafe_deserialization()",
+        "np.ctypeslib.load_library('mine', '.')",
+        "import pickle",
+    ],
+)
+def test_handing_a_module_on_reaching_builtins_or_loading_unread_code_is_tampering(cell):
+    assert tampering(cell), cell
+
+
+def test_a_module_imported_in_one_cell_and_handed_on_in_another_is_tampering():
+    cells = ["from numpy import linalg", "for m in [linalg]:\n    m.norm = abs"]
+    modules, bound = exercise_rules.module_names(cells), exercise_rules.modules_bound(cells)
+    assert tampering(cells[1], modules, bound), "linalg is a module: whatever receives it may change it"
+    functions = ["from course_lib.plots import show_images", "show_images(x)\nlist(map(show_images, []))"]
+    bound = exercise_rules.modules_bound(functions)
+    assert tampering(functions[1], exercise_rules.module_names(functions), bound) == [], "a function is not a module"
+
+
+def test_honest_plotting_settings_imports_and_safe_loading_are_not_tampering():
+    cells = ["import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 80", "import json\nimport time",
+             "np.load('f.npy', allow_pickle=False)", "keras.saving.load_model('m.keras', safe_mode=True)"]  # fmt: skip
+    assert {c: tampering(c) for c in cells} == {c: [] for c in cells}
+
+
+@pytest.mark.parametrize(
+    ("exercise", "body", "named"),
+    [  # a solution's chain from its module must exist in that module and stay in its public modules
+        ("my_softmax", "return np.ma.core.re.enum.bltns.eval('tf.nn.softmax(z).numpy()')", "leads out of numpy"),
+        ("my_softmax", "return np.stable_exp_ratio(z)", "a name numpy does not have"),
+        ("my_softmax", "return np.mean.evil(z)", "a name numpy does not have"),
+        ("manual_gradients", "return tf.dtensor.python.input_util.x(W)", "leads out of tensorflow"),
+    ],
+)
+def test_a_solution_reads_only_what_its_module_has_in_public(exercise, body, named):
+    found = violations(f"def {exercise}(x, y, W, b):\n    {body}\n", RULES[exercise])
+    assert any(named in line for line in found), found
+
+
+def test_deeply_nested_comprehensions_are_not_read():
+    cell = "x = " + "[a for a in " * 25 + "[1]" + "]" * 25
+    assert tampering(cell)[0].startswith("code this grader cannot read (functions or comprehensions nested 25")
+    assert not exercise_rules.rebinds(cell, "x"), "unread: it binds nothing the grader counts"

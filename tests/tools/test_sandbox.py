@@ -105,6 +105,8 @@ ATTACKS = {  # name -> a cell that prints what it could reach
     "owner-only file": "try:\n    print(len(open(OWNER_ONLY).read()), 'characters read')\nexcept OSError as e:\n"
     "    print(type(e).__name__)",
     "processes": FORK_BOMB,
+    "module file": "open('mine.py', 'w').write('X = 1')\ntry:\n    import mine\n    print('imported')\n"
+    "except ImportError:\n    print('ImportError')",
     "keyring": KEYRING,
     "locks and notifications": LOCKS,
 }
@@ -226,6 +228,10 @@ def test_every_process_a_submission_started_is_gone_when_it_ends(attacked):
 )
 def test_files_only_root_may_read_stay_closed_when_root_grades(attacked):
     assert attacked["owner-only file"] == "PermissionError", "shown to the kernel, but it is not the file's owner"
+
+
+def test_a_module_file_the_notebook_writes_cannot_be_imported(attacked):
+    assert attacked["module file"] == "ImportError", "its code would run where no rule reads it"
 
 
 def test_the_kernel_keyring_is_closed_to_the_kernel_and_what_it_starts(attacked):

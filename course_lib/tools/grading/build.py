@@ -66,12 +66,13 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
         for test in exercise.hidden:
             cells.append(nbformat.v4.new_code_cell(test.source))
             _tag(cells[-1], exercise.name, "hidden", test.name)
-    modules = exercise_rules.module_names([c.source for c in cells if c.cell_type == "code"])
+    code = [c.source for c in cells if c.cell_type == "code"]
+    modules, bound = exercise_rules.module_names(code), exercise_rules.modules_bound(code)
     tampered = [
         f"cell {i + 1}: {t}"
         for i, c in enumerate(cells)
         if c.cell_type == "code"
-        for t in exercise_rules.tampering(c.source, modules)
+        for t in exercise_rules.tampering(c.source, modules, bound)
     ]
     for notes in problems.values():
         notes += [f"{t} (code that changes what the checks rely on costs every exercise)" for t in tampered]

@@ -47,7 +47,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     owner: int | None = None  # the sandboxed kernel's uid, when it is not this process's
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
+        # ignore_cwd: a module file the notebook writes in its folder cannot be imported (code no rule reads)
+        return [*self.prefix, *super().format_kernel_cmd(extra_arguments), "--IPKernelApp.ignore_cwd=True"]
 
     def write_connection_file(self, **kwargs) -> None:
         """Write it as usual (readable by its owner only), and hand it to the kernel's uid."""
