@@ -29,7 +29,9 @@ line included). Code that cannot be read (too deeply nested for `ast`, scopes ne
 transformer takes quadratic time on) is refused, never a crash or a stall. A solution's chain of
 attributes from its module is followed in the grader's own copy of the module: it must exist there
 and stay in the module's public modules (`_public`); in any cell, a chain through the interpreter's
-own modules (`DANGER`) and a module handed on as a value are tampering.
+own modules (`DANGER`), a module handed on as a value (but to `print`, `dir` and other `LOOKING`
+built-ins, which a cell may not redefine), and setting an attribute of an object a NumPy-family
+module made (`made_from_modules`: `np.finfo` caches its objects) are tampering.
 """
 
 from __future__ import annotations
@@ -173,7 +175,9 @@ HOOK_MODULES = frozenset({  # modules that run code later or elsewhere (signal h
     "threading", "_thread", "signal", "faulthandler", "trace", "bdb", "pdb", "codecs", "encodings", "copyreg",
     "atexit", "tracemalloc", "concurrent", "multiprocessing", "asyncio", "sched", "pickle", "marshal", "shelve",
     "runpy", "pkgutil", "zipimport", "dill", "cloudpickle", "code", "codeop", "imp", "site",
+    "traceback", "linecache",  # they read the source of the frames that called (a hidden test's)
 })  # fmt: skip
+LOOKING = frozenset({"print", "dir", "help", "repr", "str", "isinstance", "hasattr", "type", "id"})  # read only
 PRINT_HOOKS = frozenset({"formatter", "override_repr"})  # numpy print options that call a function
 UNSAFE_LOADING = frozenset({"allow_pickle", "safe_mode", "enable_unsafe_deserialization"})  # code from a file
 DANGER = frozenset({"builtins", "sys", "inspect", "gc", "importlib", "ctypes", "IPython", "ipykernel", "types"})
@@ -184,7 +188,8 @@ TIMING_MAGICS = frozenset({"timeit", "time"})  # IPython magics that only run th
 MAX_CHARS, MAX_LINES, MAX_ESCAPES = 40_000, 500, 30  # the largest cell read (IPython re-reads it per `!` or `%`)
 MODULES = {"np": "numpy", "tf": "tensorflow", "keras": "keras", "math": "math", "pathlib": "pathlib", "os": "os"}
 STANDARD = MODULES | {"sys": "sys", "course_lib": "course_lib", "checks": "course_lib.checks", "builtins": "builtins"}
-USUAL = {module.split(".")[-1]: name for name, module in STANDARD.items()}  # numpy -> np, checks -> checks, ...
+ALSO = {"keras": ("tensorflow.keras",)}  # `from tensorflow import keras`: TensorFlow's own door to Keras
+NUMPY_FAMILY = frozenset({"numpy", "math", "builtins", "sys", "course_lib"})  # `made_from_modules`
 PACKAGES = frozenset({"numpy", "tensorflow", "keras", "course_lib", "math", "builtins", "sys", "os", "pathlib"})
 WATCHED = frozenset({*MODULES, "checks", "course_lib", "builtins", "sys"})  # what a student cell must not rebind
 HOOKS = frozenset("get_ipython setattr delattr exec eval compile __import__ globals vars __builtins__".split())  # noqa: SIM905 (names a cell outside the solution must not use: they change the kernel for the checks)
@@ -536,17 +541,28 @@ def _imports(node: ast.AST, rule: Rule) -> list[str]:
     return [f"`import {module}`" for alias, module in pairs if alias not in rule.roots or MODULES.get(alias) != module]
 
 
-def tampering(source: str, modules: frozenset[str] = frozenset(), bound: frozenset[str] = WATCHED) -> list[str]:
+def tampering(
+    source: str,
+    modules: frozenset[str] = frozenset(),
+    bound: frozenset[str] = WATCHED,
+    made_from: frozenset[str] = frozenset(),
+) -> list[str]:
     """Code in a student's cell that changes a module, a built-in or the kernel the checks rely on (empty: none).
 
     `modules`: names the notebook binds to modules or parts of them (`module_names`); changing their
     attributes is tampering, as is changing those of a name this cell binds so. `bound`: those that
-    stand for a module itself (`modules_bound`), which may not be handed on as values."""
+    stand for a module itself (`modules_bound`), which may not be handed on as values. `made_from`:
+    names of objects a NumPy-family module made or handed out (`made_from_modules`), whose attributes a
+    cell may not set (`np.finfo` caches its objects: one set here is read back by a solution)."""
     try:
         tree = _tree(source)
         modules = WATCHED | modules | module_names([source])
         loose = bound | modules_bound([source])
+        made = modules | made_from | made_from_modules([source])
         found = [p for node in ast.walk(tree) for p in _tamper(node, modules)]
+        stores = [n for n in _attribute_stores(tree, made) if not _rooted_in(n, modules)]  # those: `_tamper`
+        found += [f"line {n.lineno} changes `{_shown(n)}`, an object a module made" for n in stores]
+        found += [f"redefines the built-in `{name}`" for name in sorted(top_names([source]) & LOOKING)]
         return list(dict.fromkeys(found + _loose_modules(tree, loose) + _danger_chains(tree)))
     except SyntaxError:
         return []  # a cell that IPython cannot run either changes nothing
@@ -566,6 +582,43 @@ def top_names(sources: list[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+def made_from_modules(sources: list[str]) -> frozenset[str]:
+    """Names these cells bind to a value computed from a NumPy-family module (`box = np.finfo(np.float64)`,
+    `h = [np.errstate][0]`), and names bound from those, whatever the expression. (TensorFlow and Keras
+    objects are left out: setting `model.trainable` is ordinary Keras.)"""
+    seeds = frozenset(n for n, path in _module_paths(sources).items() if path.split(".")[0] in NUMPY_FAMILY)
+    assigned = []
+    for source in sources:
+        try:
+            tree = _tree(source)
+        except (SyntaxError, *UNREADABLE):
+            continue
+        assigned += [n for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign | ast.NamedExpr | ast.For)]
+    found, grew = set(seeds), True
+    while grew:  # bounded by the number of names: each round adds one at least
+        grew = False
+        for n in assigned:
+            value = n.iter if isinstance(n, ast.For) else n.value
+            if value is not None and _mentions(value, found):
+                targets = [n.target] if not isinstance(n, ast.Assign) else n.targets
+                new = {t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name)} - found
+                found |= new
+                grew = grew or bool(new)
+    return frozenset(found - seeds)
+
+
+def _mentions(node: ast.AST, names: set[str] | frozenset[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+def _attribute_stores(tree: ast.Module, made: frozenset[str]) -> list[ast.Attribute]:
+    """Attribute stores into an object a module made (`box.a = f`, `[np.errstate][0].h = f`)."""
+    return [
+        n for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store | ast.Del) and _mentions(n.value, made)
+    ]  # fmt: skip
+
+
 def _loose_modules(tree: ast.Module, modules: frozenset[str]) -> list[str]:
     """A module handed on as a value (`for m in [np]`, `f(np)`, `m = np or 0`): whatever receives it may change
     it unseen. Only `np.<name>` reads of it are left."""
@@ -576,6 +629,8 @@ def _loose_modules(tree: ast.Module, modules: frozenset[str]) -> list[str]:
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in modules
         and not (isinstance(parents.get(n), ast.Attribute) and parents[n].value is n)
         and not (isinstance(parents.get(n), ast.Call) and parents[n].func is n)
+        and not isinstance(parents.get(n), ast.Expr)  # a cell that shows the module
+        and not (isinstance(parents.get(n), ast.Call) and dotted(parents[n].func) in LOOKING)
     ]  # fmt: skip
 
 
@@ -717,14 +772,14 @@ def _safe_value(keyword: ast.keyword) -> bool:
 
 
 def _odd_imports(node: ast.Import | ast.ImportFrom) -> list[str]:
-    """An import that binds a watched module (`numpy`, `course_lib.checks`, `....builtins`) under another
-    name than its usual one, binds a watched name to something else, or reaches the kernel. (A module
-    file the notebook writes cannot be imported: the grader's kernel leaves its folder off `sys.path`.)"""
+    """An import that binds a watched name to something else (`import scipy as np`), or reaches the kernel.
+    (A watched module under another name is watched under that name too: `module_names`. A module file
+    the notebook writes cannot be imported: the grader's kernel leaves its folder off `sys.path`.)"""
     found = []
     for alias, module in _aliases(node):
         leaf = module.split(".")[-1]
         parts = module.split(".")
-        if alias in WATCHED and STANDARD[alias] != module or leaf in USUAL and USUAL[leaf] != alias:
+        if alias in WATCHED and module not in {STANDARD[alias], *ALSO.get(alias, ())}:
             found.append(f"`{module}` as `{alias}`")
         elif parts[0] in HOOKS_OF and (parts == [parts[0]] != [alias] or leaf in HOOKS_OF[parts[0]]):
             found.append(f"`{module}`" + (f" as `{alias}`" if alias != leaf else ""))

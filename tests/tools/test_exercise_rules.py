@@ -30,7 +30,8 @@ def test_no_reference_cell_counts_as_tampering():
     for path in sorted(CHECKOUT_NOTEBOOKS.glob("*.ipynb")):
         sources = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
         modules, bound = exercise_rules.module_names(sources), exercise_rules.modules_bound(sources)
-        assert [t for source in sources for t in tampering(source, modules, bound)] == [], path.name
+        made = exercise_rules.made_from_modules(sources)
+        assert [t for source in sources for t in tampering(source, modules, bound, made)] == [], path.name
 
 
 ROUTES = [  # (exercise, solution body, what the refusal names): the routes issue #27 lists, and the dynamic ones
@@ -419,3 +420,31 @@ def test_deeply_nested_comprehensions_are_not_read():
     cell = "x = " + "[a for a in " * 25 + "[1]" + "]" * 25
     assert tampering(cell)[0].startswith("code this grader cannot read (functions or comprehensions nested 25")
     assert not exercise_rules.rebinds(cell, "x"), "unread: it binds nothing the grader counts"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [  # found by a sixth hostile review: an object a module made (and caches) carries a function to a solution
+        "box = np.finfo(np.float64)\nbox.a = lambda z: z",
+        "holder = [np.errstate][0]\nholder.h = staticmethod(abs)",
+        "[np.finfo(np.float64)][0].max = abs",
+        "import traceback",
+        "import linecache",
+        "def print(x):\n    return x",
+    ],
+)
+def test_setting_attributes_on_what_a_module_made_is_tampering(cell):
+    assert tampering(cell), cell
+
+
+def test_a_module_made_object_in_one_cell_changed_in_another_is_tampering():
+    cells = ["box = np.finfo(np.float64)", "box.a = abs"]
+    made = exercise_rules.made_from_modules(cells)
+    assert "box" in made and tampering(cells[1], exercise_rules.module_names(cells), made_from=made)
+
+
+def test_honest_looks_at_modules_and_the_usual_imports_are_not_tampering():
+    cells = ["print(np)", "np", "dir(np)", "help(np.exp)", "from tensorflow import keras", "import numpy",
+             "import math as m", "import tensorflow.keras as keras", "model = keras.Sequential()\nmodel.trainable = False",
+             "x = np.zeros(3)\nx[0] = 1"]  # fmt: skip
+    assert {c: tampering(c) for c in cells} == {c: [] for c in cells}

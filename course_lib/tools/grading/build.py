@@ -68,11 +68,12 @@ def graded_notebook(student: nbformat.NotebookNode, assignment: Assignment) -> t
             _tag(cells[-1], exercise.name, "hidden", test.name)
     code = [c.source for c in cells if c.cell_type == "code"]
     modules, bound = exercise_rules.module_names(code), exercise_rules.modules_bound(code)
+    made = exercise_rules.made_from_modules(code)
     tampered = [
         f"cell {i + 1}: {t}"
         for i, c in enumerate(cells)
         if c.cell_type == "code"
-        for t in exercise_rules.tampering(c.source, modules, bound)
+        for t in exercise_rules.tampering(c.source, modules, bound, made)
     ]
     for notes in problems.values():
         notes += [f"{t} (code that changes what the checks rely on costs every exercise)" for t in tampered]
