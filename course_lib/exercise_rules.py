@@ -30,8 +30,14 @@ transformer takes quadratic time on) is refused, never a crash or a stall. A sol
 attributes from its module is followed in the grader's own copy of the module: it must exist there
 and stay in the module's public modules (`_public`); in any cell, a chain through the interpreter's
 own modules (`DANGER`), a module handed on as a value (but to `print`, `dir` and other `LOOKING`
-built-ins, which a cell may not redefine), and setting an attribute of an object a NumPy-family
-module made (`made_from_modules`: `np.finfo` caches its objects) are tampering.
+built-ins, which a cell may not redefine) or a module or container reached from one
+(`np.ma.core.default_filler`), and setting an attribute of an object a NumPy-family module made
+(`made_from_modules`: `np.finfo` caches its objects; array data such as `shape` excepted) are
+tampering. Not covered, and known: objects TensorFlow and Keras hand out and keep (`tf.get_logger()`,
+Keras' global dtype policy) can carry a function from a helper cell to a solution of the exercises
+that may use `tf` or `keras`; those rules read code, and code can always find another door. Running
+the hidden tests in a kernel of their own, with the reference's cells and the student's solution
+cells only, would close every route through other cells.
 """
 
 from __future__ import annotations
@@ -189,6 +195,9 @@ MAX_CHARS, MAX_LINES, MAX_ESCAPES = 40_000, 500, 30  # the largest cell read (IP
 MODULES = {"np": "numpy", "tf": "tensorflow", "keras": "keras", "math": "math", "pathlib": "pathlib", "os": "os"}
 STANDARD = MODULES | {"sys": "sys", "course_lib": "course_lib", "checks": "course_lib.checks", "builtins": "builtins"}
 ALSO = {"keras": ("tensorflow.keras",)}  # `from tensorflow import keras`: TensorFlow's own door to Keras
+ARRAY_DATA = frozenset({  # settable data of arrays and generators: setting them is ordinary NumPy
+    "shape", "dtype", "real", "imag", "flags", "writeable", "strides", "mask", "fill_value", "state",
+})  # fmt: skip
 NUMPY_FAMILY = frozenset({"numpy", "math", "builtins", "sys", "course_lib"})  # `made_from_modules`
 PACKAGES = frozenset({"numpy", "tensorflow", "keras", "course_lib", "math", "builtins", "sys", "os", "pathlib"})
 WATCHED = frozenset({*MODULES, "checks", "course_lib", "builtins", "sys"})  # what a student cell must not rebind
@@ -594,17 +603,29 @@ def made_from_modules(sources: list[str]) -> frozenset[str]:
         except (SyntaxError, *UNREADABLE):
             continue
         assigned += [n for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign | ast.NamedExpr | ast.For)]
-    found, grew = set(seeds), True
-    while grew:  # bounded by the number of names: each round adds one at least
-        grew = False
-        for n in assigned:
-            value = n.iter if isinstance(n, ast.For) else n.value
-            if value is not None and _mentions(value, found):
-                targets = [n.target] if not isinstance(n, ast.Assign) else n.targets
-                new = {t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name)} - found
-                found |= new
-                grew = grew or bool(new)
+    edges: dict[str, set[str]] = {}  # a name read in a value -> the names that value is bound to
+    for n in assigned:
+        value = n.iter if isinstance(n, ast.For) else n.value
+        targets = [n.target] if not isinstance(n, ast.Assign) else n.targets
+        bound = {name for target in targets for name in _name_targets(target)}
+        for read in {x.id for x in ast.walk(value) if isinstance(x, ast.Name)} if value is not None else ():
+            edges.setdefault(read, set()).update(bound)
+    found, todo = set(seeds), list(seeds)
+    while todo:  # each name once: linear in the cells' size
+        todo += [name for name in edges.get(todo.pop(), ()) if name not in found]
+        found |= set(todo)
     return frozenset(found - seeds)
+
+
+def _name_targets(target: ast.AST) -> list[str]:
+    """The names an assignment target binds: `a`, and those in `a, (b, *c)`; none for `obj.x` or `d[k]`."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Starred):
+        return _name_targets(target.value)
+    if isinstance(target, ast.Tuple | ast.List):
+        return [name for element in target.elts for name in _name_targets(element)]
+    return []
 
 
 def _mentions(node: ast.AST, names: set[str] | frozenset[str]) -> bool:
@@ -616,22 +637,51 @@ def _attribute_stores(tree: ast.Module, made: frozenset[str]) -> list[ast.Attrib
     return [
         n for n in ast.walk(tree)
         if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store | ast.Del) and _mentions(n.value, made)
+        and n.attr not in ARRAY_DATA
     ]  # fmt: skip
 
 
 def _loose_modules(tree: ast.Module, modules: frozenset[str]) -> list[str]:
-    """A module handed on as a value (`for m in [np]`, `f(np)`, `m = np or 0`): whatever receives it may change
-    it unseen. Only `np.<name>` reads of it are left."""
+    """A module handed on as a value (`for m in [np]`, `f(np)`, `m = np or 0`), or a module or a container
+    reached from one (`put(np.ma.core.np)`, `dict.update(np.ma.core.default_filler, ...)`): whatever
+    receives it may change it unseen. Reading, calling and showing them is fine."""
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-    return [
-        f"line {n.lineno} hands `{n.id}` on as a value (only `{n.id}.<name>` may be read)"
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in modules
-        and not (isinstance(parents.get(n), ast.Attribute) and parents[n].value is n)
-        and not (isinstance(parents.get(n), ast.Call) and parents[n].func is n)
-        and not isinstance(parents.get(n), ast.Expr)  # a cell that shows the module
-        and not (isinstance(parents.get(n), ast.Call) and dotted(parents[n].func) in LOOKING)
-    ]  # fmt: skip
+    paths = {**STANDARD, **_module_paths([ast.unparse(tree)])}
+    found = []
+    for n in ast.walk(tree):
+        if not isinstance(n.__dict__.get("ctx"), ast.Load) or _read_only(n, parents.get(n)):
+            continue
+        if isinstance(n, ast.Name) and n.id in modules:
+            found.append(f"line {n.lineno} hands `{n.id}` on as a value (only `{n.id}.<name>` may be read)")
+        elif isinstance(n, ast.Attribute) and (chain := dotted(n)) and chain.split(".")[0] in paths:
+            held = _pristine(paths[chain.split(".")[0]] + chain[len(chain.split(".")[0]) :])
+            if isinstance(held, types.ModuleType | dict | list | set):
+                found.append(f"line {n.lineno} hands `{chain}` on as a value (a {type(held).__name__} of a module)")
+    return found
+
+
+def _read_only(node: ast.AST, parent: ast.AST | None) -> bool:
+    """Whether `node` is only read where it stands: an attribute or call of it, a cell showing it, or an
+    argument of `print`, `dir` and the other `LOOKING` built-ins."""
+    return (
+        isinstance(parent, ast.Attribute)
+        and parent.value is node
+        or isinstance(parent, ast.Call)
+        and (parent.func is node or dotted(parent.func) in LOOKING)
+        or isinstance(parent, ast.Expr)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _pristine(path: str) -> object:
+    """The object dotted `path` (`numpy.ma.core.default_filler`) names in the grader's own modules (None if none)."""
+    try:
+        found: object = importlib.import_module(path.split(".")[0])
+        for part in path.split(".")[1:]:
+            found = getattr(found, part)
+    except Exception:  # noqa: BLE001 (not there)
+        return None
+    return found
 
 
 def _danger_chains(tree: ast.Module) -> list[str]:

@@ -448,3 +448,28 @@ def test_honest_looks_at_modules_and_the_usual_imports_are_not_tampering():
              "import math as m", "import tensorflow.keras as keras", "model = keras.Sequential()\nmodel.trainable = False",
              "x = np.zeros(3)\nx[0] = 1"]  # fmt: skip
     assert {c: tampering(c) for c in cells} == {c: [] for c in cells}
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [  # found by a seventh hostile review: a module's container, or a module reached by a chain, handed on
+        "dict.update(np.ma.core.default_filler, cheat=abs)",
+        "for d in [np.ma.core.default_filler]:\n    d['cheat'] = abs",
+        "def put(d):\n    d['cheat'] = abs\n\n\nput(np.ma.core.default_filler)",
+        "def put(m, f):\n    m.allclose = f\n\n\nput(np.ma.core.np, abs)",
+        "put(np.linalg, abs)",
+    ],
+)
+def test_handing_on_a_modules_container_or_a_module_reached_by_a_chain_is_tampering(cell):
+    assert tampering(cell), cell
+
+
+def test_setting_ones_own_objects_and_array_data_is_not_tampering():  # the seventh review's false positives
+    cells = [
+        "class Tiny:\n    def __init__(self):\n        self.w = np.zeros(3)\n        self.b = 0.0\n\n\nt = Tiny()\nt.w = np.ones(3)",
+        "obj = Tiny()\nobj.arr = np.zeros(2)",
+        "x = np.zeros(6)\nx.shape = (2, 3)\nx.flags.writeable = False",
+        "rng = np.random.default_rng(0)\nrng.bit_generator.state = rng.bit_generator.state",
+        "from course_lib import augment\nds = ds.map(augment.random_flip)",
+    ]
+    assert {c: tampering(c) for c in cells} == {c: [] for c in cells}
