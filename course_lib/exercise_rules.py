@@ -32,10 +32,11 @@ and stay in the module's public modules (`_public`); in any cell, a chain throug
 own modules (`DANGER`), a module handed on as a value (but to `print`, `dir` and other `LOOKING`
 built-ins, which a cell may not redefine) or a module or container reached from one
 (`np.ma.core.default_filler`), and setting an attribute of an object a NumPy-family module made
-(`made_from_modules`: `np.finfo` caches its objects; array data such as `shape` excepted) are
-tampering. Not covered, and known: objects TensorFlow and Keras hand out and keep (`tf.get_logger()`,
-Keras' global dtype policy) can carry a function from a helper cell to a solution of the exercises
-that may use `tf` or `keras`; those rules read code, and code can always find another door. Running
+(`made_from_modules`: `np.finfo` caches its objects; array data such as `shape` excepted), or of
+what a TensorFlow or Keras getter handed out (`tf.get_logger()`, `....global_policy()`), are
+tampering. Not covered, and known: such objects reached without a `get_`/`global_` call could still
+carry a function from a helper cell to a solution of the exercises that may use `tf` or `keras`;
+these rules read code, and code can always find another door. Running
 the hidden tests in a kernel of their own, with the reference's cells and the student's solution
 cells only, would close every route through other cells.
 """
@@ -604,17 +605,29 @@ def made_from_modules(sources: list[str]) -> frozenset[str]:
             continue
         assigned += [n for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign | ast.NamedExpr | ast.For)]
     edges: dict[str, set[str]] = {}  # a name read in a value -> the names that value is bound to
+    getters = set()  # what TensorFlow's and Keras' getters hand out: `tf.get_logger()`, `global_policy()`
     for n in assigned:
         value = n.iter if isinstance(n, ast.For) else n.value
         targets = [n.target] if not isinstance(n, ast.Assign) else n.targets
         bound = {name for target in targets for name in _name_targets(target)}
+        getters |= bound if value is not None and _calls_a_getter(value) else set()
         for read in {x.id for x in ast.walk(value) if isinstance(x, ast.Name)} if value is not None else ():
             edges.setdefault(read, set()).update(bound)
-    found, todo = set(seeds), list(seeds)
+    found, todo = set(seeds) | getters, list(seeds | getters)
     while todo:  # each name once: linear in the cells' size
         todo += [name for name in edges.get(todo.pop(), ()) if name not in found]
         found |= set(todo)
     return frozenset(found - seeds)
+
+
+def _calls_a_getter(value: ast.AST) -> bool:
+    """Whether `value` calls a getter of TensorFlow or Keras (`tf.get_logger()`, `....global_policy()`):
+    objects they keep and hand out again, unlike the models and layers a cell makes."""
+    for node in ast.walk(value):
+        chain = dotted(node.func) if isinstance(node, ast.Call) else None
+        if chain and chain.split(".")[0] in {"tf", "keras"} and chain.split(".")[-1].startswith(("get_", "global_")):
+            return True
+    return False
 
 
 def _name_targets(target: ast.AST) -> list[str]:

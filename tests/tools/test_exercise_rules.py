@@ -473,3 +473,26 @@ def test_setting_ones_own_objects_and_array_data_is_not_tampering():  # the seve
         "from course_lib import augment\nds = ds.map(augment.random_flip)",
     ]
     assert {c: tampering(c) for c in cells} == {c: [] for c in cells}
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [  # the seventh hostile review's two routes to the tf/keras exercises (2/2 each before)
+        ["lg = tf.get_logger()", "lg.cheat = lambda *a: None"],
+        ["policy = keras.mixed_precision.global_policy()\npolicy.cheat = abs"],
+        ["for g in [tf.random.get_global_generator()]:\n    g.cheat = abs"],
+    ],
+)
+def test_setting_attributes_on_what_a_tensorflow_getter_handed_out_is_tampering(cells):
+    made = exercise_rules.made_from_modules(cells)
+    assert tampering(cells[-1], exercise_rules.module_names(cells), made_from=made), cells
+
+
+def test_setting_attributes_of_ones_own_keras_models_is_not_tampering():
+    cells = [
+        "model = keras.Sequential([keras.layers.Dense(2)])",
+        "model.trainable = False\nmodel.layers[0].trainable = True",
+    ]
+    assert (
+        tampering(cells[1], exercise_rules.module_names(cells), made_from=exercise_rules.made_from_modules(cells)) == []
+    )
