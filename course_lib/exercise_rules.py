@@ -566,28 +566,36 @@ def tampering(
     cell may not set (`np.finfo` caches its objects: one set here is read back by a solution)."""
     try:
         tree = _tree(source)
-        modules = WATCHED | modules | module_names([source])
-        loose = bound | modules_bound([source])
+        paths = _module_paths([source])
+        modules = modules | frozenset(paths)
+        loose = bound | _modules_among(paths)
         made = modules | made_from | made_from_modules([source])
         found = [p for node in ast.walk(tree) for p in _tamper(node, modules)]
         stores = [n for n in _attribute_stores(tree, made) if not _rooted_in(n, modules)]  # those: `_tamper`
         found += [f"line {n.lineno} changes `{_shown(n)}`, an object a module made" for n in stores]
         found += [f"redefines the built-in `{name}`" for name in sorted(top_names([source]) & LOOKING)]
-        return list(dict.fromkeys(found + _loose_modules(tree, loose) + _danger_chains(tree)))
+        return list(dict.fromkeys(found + _loose_modules(tree, loose, paths) + _danger_chains(tree)))
     except SyntaxError:
         return []  # a cell that IPython cannot run either changes nothing
     except UNREADABLE as e:
         return [_unreadable(e)]
 
 
+def _readable(sources: list[str]) -> list[ast.Module]:
+    """The trees of the cells the grader can read (a cell it cannot read binds nothing)."""
+    trees = []
+    for source in sources:
+        try:
+            trees.append(_tree(source))
+        except (SyntaxError, *UNREADABLE):
+            continue
+    return trees
+
+
 def top_names(sources: list[str]) -> frozenset[str]:
     """Names these cells bind in the notebook's namespace: at their top, or declared `global` anywhere."""
     found: set[str] = set()
-    for source in sources:
-        try:
-            tree = _tree(source)
-        except (SyntaxError, *UNREADABLE):
-            continue
+    for tree in _readable(sources):
         found |= _binds(tree) | {name for n in ast.walk(tree) if isinstance(n, ast.Global) for name in n.names}
     return frozenset(found)
 
@@ -597,13 +605,8 @@ def made_from_modules(sources: list[str]) -> frozenset[str]:
     `h = [np.errstate][0]`), and names bound from those, whatever the expression. (TensorFlow and Keras
     objects are left out: setting `model.trainable` is ordinary Keras.)"""
     seeds = frozenset(n for n, path in _module_paths(sources).items() if path.split(".")[0] in NUMPY_FAMILY)
-    assigned = []
-    for source in sources:
-        try:
-            tree = _tree(source)
-        except (SyntaxError, *UNREADABLE):
-            continue
-        assigned += [n for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign | ast.NamedExpr | ast.For)]
+    kinds = ast.Assign | ast.AnnAssign | ast.NamedExpr | ast.For
+    assigned = [n for tree in _readable(sources) for n in ast.walk(tree) if isinstance(n, kinds)]
     edges: dict[str, set[str]] = {}  # a name read in a value -> the names that value is bound to
     getters = set()  # what TensorFlow's and Keras' getters hand out: `tf.get_logger()`, `global_policy()`
     for n in assigned:
@@ -654,12 +657,13 @@ def _attribute_stores(tree: ast.Module, made: frozenset[str]) -> list[ast.Attrib
     ]  # fmt: skip
 
 
-def _loose_modules(tree: ast.Module, modules: frozenset[str]) -> list[str]:
+def _loose_modules(tree: ast.Module, modules: frozenset[str], paths: dict[str, str]) -> list[str]:
     """A module handed on as a value (`for m in [np]`, `f(np)`, `m = np or 0`), or a module or a container
     reached from one (`put(np.ma.core.np)`, `dict.update(np.ma.core.default_filler, ...)`): whatever
-    receives it may change it unseen. Reading, calling and showing them is fine."""
+    receives it may change it unseen. Reading, calling and showing them is fine. `paths`: this cell's
+    `_module_paths`."""
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-    paths = {**STANDARD, **_module_paths([ast.unparse(tree)])}
+    paths = STANDARD | paths
     found = []
     for n in ast.walk(tree):
         if not isinstance(n.__dict__.get("ctx"), ast.Load) or _read_only(n, parents.get(n)):
@@ -677,10 +681,8 @@ def _read_only(node: ast.AST, parent: ast.AST | None) -> bool:
     """Whether `node` is only read where it stands: an attribute or call of it, a cell showing it, or an
     argument of `print`, `dir` and the other `LOOKING` built-ins."""
     return (
-        isinstance(parent, ast.Attribute)
-        and parent.value is node
-        or isinstance(parent, ast.Call)
-        and (parent.func is node or dotted(parent.func) in LOOKING)
+        (isinstance(parent, ast.Attribute) and parent.value is node)
+        or (isinstance(parent, ast.Call) and (parent.func is node or dotted(parent.func) in LOOKING))
         or isinstance(parent, ast.Expr)
     )
 
@@ -718,29 +720,23 @@ def module_names(sources: list[str]) -> frozenset[str]:
     """Names these cells bind to a module of the course's packages (`PACKAGES`) or to part of one: by an
     import, or by assigning a dotted name that starts at such a name (`la = np.linalg`). Cells the
     grader cannot read bind none."""
-    nodes = []
-    for source in sources:
-        try:
-            nodes += ast.walk(_tree(source))
-        except (SyntaxError, *UNREADABLE):
-            continue
     return frozenset(_module_paths(sources)) - WATCHED
 
 
 def modules_bound(sources: list[str]) -> frozenset[str]:
     """The names of `module_names`, and the watched ones, that stand for a module itself (`linalg` after
     `from numpy import linalg`, not `norm` after `from numpy.linalg import norm`)."""
-    return frozenset(name for name, path in _module_paths(sources).items() if _module_at(path)) | WATCHED
+    return _modules_among(_module_paths(sources))
+
+
+def _modules_among(paths: dict[str, str]) -> frozenset[str]:
+    """The names of `paths` (`_module_paths`) that stand for a module itself, and the watched ones."""
+    return frozenset(name for name, path in paths.items() if isinstance(_pristine(path), types.ModuleType)) | WATCHED
 
 
 def _module_paths(sources: list[str]) -> dict[str, str]:
     """{name: what it stands for, as a dotted path from its package} for `module_names` and the watched names."""
-    nodes = []
-    for source in sources:
-        try:
-            nodes += ast.walk(_tree(source))
-        except (SyntaxError, *UNREADABLE):
-            continue
+    nodes = [n for tree in _readable(sources) for n in ast.walk(tree)]
     imports = [pair for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for pair in _aliases(n)]
     found = {name: STANDARD.get(name, name) for name in WATCHED}
     found |= {a: module for a, module in imports if module.split(".")[0] in PACKAGES}
@@ -757,18 +753,6 @@ def _module_paths(sources: list[str]) -> dict[str, str]:
                 found[name] = f"{found[source]}.{rest}".rstrip(".")
                 todo.append(name)
     return found
-
-
-@functools.lru_cache(maxsize=4096)
-def _module_at(path: str) -> bool:
-    """Whether dotted `path` (`numpy.linalg`) names a module of the course's packages."""
-    try:
-        found: object = importlib.import_module(path.split(".")[0])
-        for part in path.split(".")[1:]:
-            found = getattr(found, part)
-    except Exception:  # noqa: BLE001 (not a module, or not there)
-        return False
-    return isinstance(found, types.ModuleType)
 
 
 def _targets(node: ast.Assign | ast.NamedExpr) -> list[ast.Name]:
