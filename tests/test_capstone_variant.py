@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "capstone_variant.py"
 
 
@@ -25,3 +27,18 @@ def test_variant_patches_after_the_imports_and_stops_at_the_test_score():
     assert script.LAST_CELL in code[-1] and not any("full_recipe" in c or "modern" in c for c in code[3:]), (
         "no ablation, no comparisons"
     )
+
+
+def test_all_images_variant_trains_on_the_validation_images_too_after_the_split():
+    script = _script()
+    code = [c.source for c in script.variant(all_images=True).cells if c.cell_type == "code"]
+    split = next(i for i, c in enumerate(code) if script.SPLIT_CELL in c)
+    assert code[split + 1] == script.ALL_IMAGES, "the one change comes right after the split"
+    assert not any("models.airbench_net =" in c for c in code)
+    assert script.LAST_CELL in code[-1]
+
+
+@pytest.mark.parametrize("change", [{}, {"init": "torch", "all_images": True}])
+def test_variant_refuses_no_change_or_two(change):
+    with pytest.raises(ValueError, match="exactly one change"):
+        _script().variant(**change)
