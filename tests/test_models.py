@@ -148,3 +148,209 @@ def test_airbench_net_torch_init_draws_kernels_as_pytorch_does():
     np.testing.assert_array_equal(conv[1, 1, np.arange(16), np.arange(16)], np.ones(16))
     with pytest.raises(ValueError, match='"torch"'):
         models.airbench_net(whitening, init="he")
+
+
+# ---------------------------------------------------------------- every builder, layer by layer
+
+
+def _describe(model: keras.Model) -> list[str]:
+    """One line per layer: name, type, output shape, parameter count and the settings that define it."""
+    keys = ("filters", "kernel_size", "strides", "padding", "activation", "use_bias", "units", "pool_size", "rate",
+            "momentum", "epsilon", "scale", "center", "depth_radius", "bias", "alpha", "beta")  # fmt: skip
+
+    def text(value) -> str:
+        return "x".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
+
+    lines = []
+    for layer in model.layers:
+        config = layer.get_config()
+        settings = [f"{k}={text(config[k])}" for k in keys if k in config] + ([] if layer.trainable else ["frozen"])
+        lines.append(" ".join([layer.name, type(layer).__name__, text(layer.output.shape[1:]),
+                               str(layer.count_params()), *settings]))  # fmt: skip
+    return lines
+
+
+# Written from each builder's docstring (and airbench94's network for `airbench_net`); the layers a builder does not
+# name take Keras' names, which a fresh session makes predictable.
+ARCHITECTURES = [
+    (
+        "models.softmax_regression()",
+        [
+            "dense Dense 10 7850 activation=linear use_bias=True units=10",
+        ],
+    ),
+    (
+        "models.mnist_mlp()",
+        [
+            "flatten Flatten 784 0",
+            "dense Dense 128 100480 activation=relu use_bias=True units=128",
+            "dense_1 Dense 10 1290 activation=linear use_bias=True units=10",
+        ],
+    ),
+    (
+        "models.mnist_cnn()",
+        [
+            "conv1 Conv2D 28x28x32 320 filters=32 kernel_size=3x3 strides=1x1 padding=same activation=relu use_bias=True",
+            "pool1 MaxPooling2D 14x14x32 0 strides=2x2 padding=valid pool_size=2x2",
+            "conv2 Conv2D 14x14x64 18496 filters=64 kernel_size=3x3 strides=1x1 padding=same activation=relu use_bias=True",
+            "pool2 MaxPooling2D 7x7x64 0 strides=2x2 padding=valid pool_size=2x2",
+            "flatten Flatten 3136 0",
+            "dense Dense 128 401536 activation=relu use_bias=True units=128",
+            "dropout Dropout 128 0 rate=0.4",
+            "logits Dense 10 1290 activation=linear use_bias=True units=10",
+        ],
+    ),
+    (
+        "models.folder_cnn()",
+        [
+            "conv2d Conv2D 32x32x32 896 filters=32 kernel_size=3x3 strides=1x1 padding=same activation=relu use_bias=True",
+            "max_pooling2d MaxPooling2D 16x16x32 0 strides=2x2 padding=valid pool_size=2x2",
+            "conv2d_1 Conv2D 16x16x64 18496 filters=64 kernel_size=3x3 strides=1x1 padding=same activation=relu use_bias=True",
+            "max_pooling2d_1 MaxPooling2D 8x8x64 0 strides=2x2 padding=valid pool_size=2x2",
+            "conv2d_2 Conv2D 8x8x128 73856 filters=128 kernel_size=3x3 strides=1x1 padding=same activation=relu use_bias=True",
+            "max_pooling2d_2 MaxPooling2D 4x4x128 0 strides=2x2 padding=valid pool_size=2x2",
+            "global_average_pooling2d GlobalAveragePooling2D 128 0",
+            "dense Dense 10 1290 activation=linear use_bias=True units=10",
+        ],
+    ),
+    (
+        "models.cifar10_lrn_cnn()",
+        [
+            "conv1 Conv2D 24x24x64 4864 filters=64 kernel_size=5x5 strides=1x1 padding=same activation=relu use_bias=True",
+            "pool1 MaxPooling2D 12x12x64 0 strides=2x2 padding=same pool_size=3x3",
+            "norm1 LocalResponseNormalization 12x12x64 0 depth_radius=4 bias=1.0 alpha=0.00011111111111111112 beta=0.75",
+            "conv2 Conv2D 12x12x64 102464 filters=64 kernel_size=5x5 strides=1x1 padding=same activation=relu use_bias=True",
+            "norm2 LocalResponseNormalization 12x12x64 0 depth_radius=4 bias=1.0 alpha=0.00011111111111111112 beta=0.75",
+            "pool2 MaxPooling2D 6x6x64 0 strides=2x2 padding=same pool_size=3x3",
+            "flatten Flatten 2304 0",
+            "local3 Dense 384 885120 activation=relu use_bias=True units=384",
+            "local4 Dense 192 73920 activation=relu use_bias=True units=192",
+            "logits Dense 10 1930 activation=linear use_bias=True units=10",
+        ],
+    ),
+    (
+        "models.published_bn_cnn()",
+        [
+            "conv1 Conv2D 30x30x64 1792 filters=64 kernel_size=3x3 strides=1x1 padding=valid activation=relu use_bias=True",
+            "bn1 BatchNormalization 30x30x64 256 momentum=0.99 epsilon=0.001 scale=True center=True",
+            "pool1 MaxPooling2D 15x15x64 0 strides=2x2 padding=valid pool_size=2x2",
+            "conv2 Conv2D 13x13x128 73856 filters=128 kernel_size=3x3 strides=1x1 padding=valid activation=relu use_bias=True",
+            "bn2 BatchNormalization 13x13x128 512 momentum=0.99 epsilon=0.001 scale=True center=True",
+            "pool2 MaxPooling2D 6x6x128 0 strides=2x2 padding=valid pool_size=2x2",
+            "conv3 Conv2D 4x4x64 73792 filters=64 kernel_size=3x3 strides=1x1 padding=valid activation=relu use_bias=True",
+            "bn3 BatchNormalization 4x4x64 256 momentum=0.99 epsilon=0.001 scale=True center=True",
+            "pool3 MaxPooling2D 2x2x64 0 strides=2x2 padding=valid pool_size=2x2",
+            "flatten Flatten 256 0",
+            "dropout Dropout 256 0 rate=0.5",
+            "dense Dense 32 8224 activation=relu use_bias=True units=32",
+            "logits Dense 10 330 activation=linear use_bias=True units=10",
+        ],
+    ),
+    (
+        "models.conv_bn_net((8, 16, 16))",
+        [
+            "input_layer InputLayer 32x32x3 0",
+            "standardize Normalization 32x32x3 0",
+            "stem_conv Conv2D 32x32x4 108 filters=4 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "stem_bn BatchNormalization 32x32x4 16 momentum=0.9 epsilon=0.001 scale=True center=True",
+            "stem_relu ReLU 32x32x4 0",
+            "block1a_conv Conv2D 32x32x8 288 filters=8 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block1a_pool MaxPooling2D 16x16x8 0 strides=2x2 padding=valid pool_size=2x2",
+            "block1a_bn BatchNormalization 16x16x8 32 momentum=0.9 epsilon=0.001 scale=True center=True",
+            "block1a_relu ReLU 16x16x8 0",
+            "block1b_conv Conv2D 16x16x8 576 filters=8 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block1b_bn BatchNormalization 16x16x8 32 momentum=0.9 epsilon=0.001 scale=True center=True",
+            "block1b_relu ReLU 16x16x8 0",
+            "block2a_conv Conv2D 16x16x16 1152 filters=16 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block2a_pool MaxPooling2D 8x8x16 0 strides=2x2 padding=valid pool_size=2x2",
+            "block2a_bn BatchNormalization 8x8x16 64 momentum=0.9 epsilon=0.001 scale=True center=True",
+            "block2a_relu ReLU 8x8x16 0",
+            "block2b_conv Conv2D 8x8x16 2304 filters=16 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block2b_bn BatchNormalization 8x8x16 64 momentum=0.9 epsilon=0.001 scale=True center=True",
+            "block2b_relu ReLU 8x8x16 0",
+            "block3a_conv Conv2D 8x8x16 2304 filters=16 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block3a_pool MaxPooling2D 4x4x16 0 strides=2x2 padding=valid pool_size=2x2",
+            "block3a_bn BatchNormalization 4x4x16 64 momentum=0.9 epsilon=0.001 scale=True center=True",
+            "block3a_relu ReLU 4x4x16 0",
+            "block3b_conv Conv2D 4x4x16 2304 filters=16 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block3b_bn BatchNormalization 4x4x16 64 momentum=0.9 epsilon=0.001 scale=True center=True",
+            "block3b_relu ReLU 4x4x16 0",
+            "global_max_pooling2d GlobalMaxPooling2D 16 0",
+            "logits Dense 10 160 activation=linear use_bias=False units=10",
+            "scale Rescaling 10 0 scale=0.125",
+        ],
+    ),
+    (
+        'models.small_cnn("after", (4, 8))',
+        [
+            "conv2d Conv2D 32x32x4 112 filters=4 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=True",
+            "re_lu ReLU 32x32x4 0",
+            "batch_normalization BatchNormalization 32x32x4 16 momentum=0.99 epsilon=0.001 scale=True center=True",
+            "max_pooling2d MaxPooling2D 16x16x4 0 strides=2x2 padding=valid pool_size=2x2",
+            "conv2d_1 Conv2D 16x16x8 296 filters=8 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=True",
+            "re_lu_1 ReLU 16x16x8 0",
+            "batch_normalization_1 BatchNormalization 16x16x8 32 momentum=0.99 epsilon=0.001 scale=True center=True",
+            "max_pooling2d_1 MaxPooling2D 8x8x8 0 strides=2x2 padding=valid pool_size=2x2",
+            "global_average_pooling2d GlobalAveragePooling2D 8 0",
+            "dense Dense 10 90 activation=linear use_bias=True units=10",
+        ],
+    ),
+    (
+        "models.airbench_net(None, (8, 16, 16))",
+        [
+            "input_layer InputLayer 32x32x3 0",
+            "standardize Normalization 32x32x3 0",
+            "whiten Conv2D 31x31x24 288 filters=24 kernel_size=2x2 strides=1x1 padding=valid activation=linear use_bias=False",
+            "whiten_bias Bias 31x31x24 24",
+            "whiten_gelu Activation 31x31x24 0 activation=gelu",
+            "block1a_conv Conv2D 31x31x8 1728 filters=8 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block1_pool MaxPooling2D 15x15x8 0 strides=2x2 padding=valid pool_size=2x2",
+            "block1a_bn BatchNormalization 15x15x8 24 momentum=0.6 epsilon=1e-12 scale=False center=True",
+            "block1a_gelu Activation 15x15x8 0 activation=gelu",
+            "block1b_conv Conv2D 15x15x8 576 filters=8 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block1b_bn BatchNormalization 15x15x8 24 momentum=0.6 epsilon=1e-12 scale=False center=True",
+            "block1b_gelu Activation 15x15x8 0 activation=gelu",
+            "block2a_conv Conv2D 15x15x16 1152 filters=16 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block2_pool MaxPooling2D 7x7x16 0 strides=2x2 padding=valid pool_size=2x2",
+            "block2a_bn BatchNormalization 7x7x16 48 momentum=0.6 epsilon=1e-12 scale=False center=True",
+            "block2a_gelu Activation 7x7x16 0 activation=gelu",
+            "block2b_conv Conv2D 7x7x16 2304 filters=16 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block2b_bn BatchNormalization 7x7x16 48 momentum=0.6 epsilon=1e-12 scale=False center=True",
+            "block2b_gelu Activation 7x7x16 0 activation=gelu",
+            "block3a_conv Conv2D 7x7x16 2304 filters=16 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block3_pool MaxPooling2D 3x3x16 0 strides=2x2 padding=valid pool_size=2x2",
+            "block3a_bn BatchNormalization 3x3x16 48 momentum=0.6 epsilon=1e-12 scale=False center=True",
+            "block3a_gelu Activation 3x3x16 0 activation=gelu",
+            "block3b_conv Conv2D 3x3x16 2304 filters=16 kernel_size=3x3 strides=1x1 padding=same activation=linear use_bias=False",
+            "block3b_bn BatchNormalization 3x3x16 48 momentum=0.6 epsilon=1e-12 scale=False center=True",
+            "block3b_gelu Activation 3x3x16 0 activation=gelu",
+            "pool MaxPooling2D 1x1x16 0 strides=3x3 padding=valid pool_size=3x3",
+            "flatten Flatten 16 0",
+            "logits Dense 10 160 activation=linear use_bias=False units=10",
+            "scale Rescaling 10 0 scale=0.1111111111111111",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("call, layers", ARCHITECTURES, ids=[call.split("(")[0] for call, _ in ARCHITECTURES])
+def test_every_builder_makes_the_documented_network(call, layers):
+    keras.backend.clear_session()
+    assert _describe(eval(call, {"models": models})) == layers
+
+
+def test_softmax_regression_starts_at_zero_and_the_chapter_init_is_the_chapters():
+    model = models.softmax_regression(5, 3)
+    assert all(not w.numpy().any() for w in model.weights) and model.output_shape == (None, 3)
+    keras.utils.set_random_seed(0)
+    chapter = models.cifar10_lrn_cnn(chapter_init=True)
+    for name, (stddev, bias) in models.CHAPTER_INIT.items():
+        kernel, biases = (w.numpy() for w in chapter.get_layer(name).weights)
+        assert np.abs(kernel).max() <= 2 * stddev + 1e-7, f"{name}: truncated at two standard deviations"
+        np.testing.assert_allclose(kernel.std(), stddev * 0.88, rtol=0.1, err_msg=name)  # a truncated normal's std
+        np.testing.assert_array_equal(biases, np.full(biases.shape, bias, np.float32))
+    keras.utils.set_random_seed(0)
+    default = models.cifar10_lrn_cnn()
+    assert not default.get_layer("conv2").bias.numpy().any(), "Keras' default: zero biases"
+    glorot = np.sqrt(6 / (5 * 5 * 64 + 5 * 5 * 64))
+    assert np.abs(default.get_layer("conv2").kernel.numpy()).max() == pytest.approx(glorot, rel=0.01)

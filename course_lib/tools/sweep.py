@@ -114,12 +114,13 @@ def plot(rows: list[dict], swept: list[str], metric: str, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     x_name, others = swept[0], swept[1:]
+    measured = [r for r in rows if r.get(metric) not in (None, "")]
+    x = float if all(_is_number(r[x_name]) for r in measured) else str  # a str parameter's "1" and "x": text
     fig, ax = plt.subplots(figsize=(6, 4))
     for group, members in itertools.groupby(
-        sorted((r for r in rows if r.get(metric) not in (None, "")), key=lambda r: [str(r[o]) for o in others]),
-        key=lambda r: tuple(str(r[o]) for o in others),
+        sorted(measured, key=lambda r: [str(r[o]) for o in others]), key=lambda r: tuple(str(r[o]) for o in others)
     ):
-        points = sorted((_number(r[x_name]), float(r[metric])) for r in members)
+        points = sorted((x(r[x_name]), float(r[metric])) for r in members)
         label = ", ".join(f"{o}={v}" for o, v in zip(others, group)) or metric
         ax.plot(*zip(*points), marker="o", label=label)
     ax.set(xlabel=x_name, ylabel=metric, title=f"{metric} against {x_name}")
@@ -131,8 +132,9 @@ def plot(rows: list[dict], swept: list[str], metric: str, path: Path) -> None:
     plt.close(fig)
 
 
-def _number(value):
+def _is_number(value) -> bool:
     try:
-        return float(value)
+        float(value)
     except (TypeError, ValueError):
-        return str(value)
+        return False
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import signal
@@ -150,3 +151,142 @@ def _listening(port: int) -> set[str]:
     """The local addresses (hex, as /proc/net/tcp gives them) of the sockets listening on `port`."""
     rows = [line.split() for name in ("tcp", "tcp6") for line in Path(f"/proc/net/{name}").read_text().splitlines()[1:]]
     return {row[1].split(":")[0] for row in rows if row[3] == "0A" and int(row[1].split(":")[1], 16) == port}
+
+
+# ---------------------------------------------------------------- the same machinery in this process (no worker)
+
+
+def test_a_job_run_here_returns_its_metrics_its_notebook_and_its_failure(toy, tmp_path, monkeypatch):
+    for name in jobs.THREAD_VARIABLES:  # recorded, so the job's settings are undone after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    notebook = toy.read_text()
+    ok = jobs.execute_job(jobs.NotebookJob("a", notebook, {"rate": 0.5, "steps": 3, "name": "n"}, threads=3))
+    assert (ok.key, ok.status, ok.ok, ok.metrics) == ("a", "ok", True, {"score": 1.5, "name": "n"})
+    assert all(jobs.os.environ[name] == "3" for name in jobs.THREAD_VARIABLES), "the kernel's share of the cores"
+    assert 0 < ok.seconds < 600 and nbformat.reads(ok.executed, as_version=4).cells[1].outputs == []
+    failed = jobs.execute_job(jobs.NotebookJob("b", notebook, {"rate": 2.0}))
+    assert (failed.status, failed.ok, failed.metrics) == ("FAILED: PapermillExecutionError", False, {})
+    assert "rate too large" in failed.executed
+    failed.save_notebook(tmp_path / "runs")
+    jobs.JobResult("c", "FAILED: NoSuchKernel", 0.0).save_notebook(tmp_path / "runs")
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["b.ipynb"], "no notebook, no file"
+
+
+def test_completed_yields_every_result_and_a_lost_call_as_its_exception(capsys):
+    from distributed import Client
+
+    def boom(x):
+        raise RuntimeError(f"lost {x}")
+
+    failing = jobs.JobResult("f", "FAILED: X", 0.0)
+    calls = {"one": (abs, -1), "two": (boom, 2), "three": (lambda: failing,)}
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+        got = dict(jobs.completed(client, calls, "testing", "call"))
+    assert got["one"] == 1 and got["three"] == failing
+    assert isinstance(got["two"], RuntimeError) and str(got["two"]) == "lost 2"
+    bar = capsys.readouterr().err
+    assert "testing" in bar and "3/3" in bar and "failed=2" in bar and "call" in bar
+
+
+def test_run_jobs_shares_the_cores_and_reports_a_lost_job_as_failed(monkeypatch):
+    seen, real_client = {}, jobs.dask_client
+
+    @contextlib.contextmanager
+    def fake_client(workers, scheduler):
+        seen["cluster"] = (workers, scheduler)
+        yield "client"
+
+    def fake_completed(client, calls, desc, unit):
+        seen["calls"] = calls
+        yield "a", jobs.JobResult("a", "ok", 1.0)
+        yield "b", MemoryError("worker died twice")
+
+    monkeypatch.setattr(jobs, "dask_client", fake_client)
+    monkeypatch.setattr(jobs, "completed", fake_completed)
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
+    results = list(jobs.run_jobs([jobs.NotebookJob("a", "{}", {}), jobs.NotebookJob("b", "{}", {})], 3, desc="d"))
+    assert [r.status for r in results] == ["ok", "FAILED: MemoryError: worker died twice"]
+    assert seen["cluster"] == (3, None) and [c[1].threads for c in seen["calls"].values()] == [2, 2]
+    assert all(c[0] is jobs.execute_job for c in seen["calls"].values())
+    list(jobs.run_jobs([jobs.NotebookJob("a", "{}", {})], 16))
+    assert [c[1].threads for c in seen["calls"].values()] == [1], "at least one thread"
+    list(jobs.run_jobs([jobs.NotebookJob("a", "{}", {})], 1, "tcp://10.0.0.1:8786"))
+    assert seen["cluster"] == (1, "tcp://10.0.0.1:8786") and seen["calls"]["a"][1].threads == 0, (
+        "an existing cluster's workers keep their own settings"
+    )
+    with pytest.raises(ValueError, match="at least one worker, got 0"), real_client(0, None):
+        pass
+
+
+def test_a_sweep_here_writes_a_row_per_run_and_reruns_only_what_did_not_finish(toy, tmp_path, monkeypatch):
+    handed = []
+
+    def fake_run_jobs(todo, workers, scheduler, desc):
+        handed.append((workers, scheduler, desc, todo))
+        for job in todo:
+            if job.parameters["rate"] > 1:
+                yield jobs.JobResult(job.key, "FAILED: PapermillExecutionError", 0.25)
+            else:
+                executed = json.dumps({"ran": job.key})
+                yield jobs.JobResult(job.key, "ok", 1.04, executed, {"score": job.parameters["rate"] * 2, "rows": [1]})
+
+    monkeypatch.setattr(sweep, "run_jobs", fake_run_jobs)
+    out, printed = tmp_path / "out", []
+    grid = [["rate", "0.5", "2", "0.25"], ["name", "a", "b"]]
+    rows = sweep.sweep(toy, grid, out, metric="score", workers=3, report=printed.append)
+    assert printed == ["6 runs: 0 already finished, 6 to run"]
+    workers, scheduler, desc, todo = handed[0]
+    assert (workers, scheduler, desc) == (3, None, "sweep") and todo[0].notebook == toy.read_text()
+    assert todo[0].parameters == {"rate": 0.5, "name": "a", "metrics_path": "metrics.json"}
+    assert [(r["run"], r["status"], r.get("score")) for r in rows] == [
+        ("rate=0.5_name=a", "ok", 1.0), ("rate=0.5_name=b", "ok", 1.0),
+        ("rate=2.0_name=a", "FAILED: PapermillExecutionError", None), ("rate=2.0_name=b", "FAILED: PapermillExecutionError", None),
+        ("rate=0.25_name=a", "ok", 0.5), ("rate=0.25_name=b", "ok", 0.5),
+    ]  # fmt: skip
+    assert rows[0]["seconds"] == 1.0 and "rows" not in rows[0], "figures only, rounded seconds"
+    written = read_rows(out / "sweep.csv")
+    assert list(written[0]) == ["run", "rate", "name", "score", "status", "seconds"]
+    assert [r["run"] for r in written] == [r["run"] for r in rows]
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(
+        f"{r['run']}.ipynb" for r in rows if r["status"] == "ok"
+    )
+    assert (out / "sweep.png").stat().st_size > 0
+    (out / "sweep.png").unlink()
+    again = sweep.sweep(toy, grid, out, report=printed.append)
+    assert printed[1] == "6 runs: 4 already finished, 2 to run"
+    assert [job.key for job in handed[1][3]] == ["rate=2.0_name=a", "rate=2.0_name=b"]
+    assert [r["run"] for r in again] == [r["run"] for r in rows] and not (out / "sweep.png").exists(), (
+        "no metric, no plot"
+    )
+    with pytest.raises(FileNotFoundError, match="no notebook"):
+        sweep.sweep(tmp_path / "missing.ipynb", grid, out)
+
+
+def test_the_sweep_plot_draws_one_line_per_combination_of_the_other_parameters(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    drawn = []
+    draw = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "plot", lambda ax, *xy, **kw: drawn.append((xy, kw["label"])) or draw(ax, *xy, **kw)
+    )
+    rows = [{"rate": r, "seed": s, "acc": str(a)} for r, s, a in [("0.5", "1", 0.8), ("0.1", "1", 0.7), ("0.5", "2", 0.9),
+                                                                  ("0.1", "2", ""), ("x", "2", 0.6)]]  # fmt: skip
+    sweep.plot(rows, ["rate", "seed"], "acc", tmp_path / "deep" / "p.png")
+    assert drawn == [((("0.1", "0.5"), (0.7, 0.8)), "seed=1"), ((("0.5", "x"), (0.9, 0.6)), "seed=2")], "text: one is"
+    assert (tmp_path / "deep" / "p.png").is_file()
+    drawn.clear()
+    sweep.plot(rows[:2], ["rate"], "acc", tmp_path / "q.png")
+    assert drawn == [(((0.1, 0.5), (0.7, 0.8)), "acc")]
+
+
+def test_values_of_every_declared_type_and_what_is_refused(tmp_path):
+    assert [sweep._convert("b", "bool", v) for v in ("True", "false", "FALSE")] == [True, False, False]
+    assert sweep._convert("l", "list", "[1, 2]") == [1, 2] and sweep._convert("n", "None", "None") is None
+    for kind, value in [("bool", "yes"), ("int", "1.5"), ("float", "x"), ("list", "[1,"), ("dict", "a")]:
+        with pytest.raises(ValueError, match=f"parameter p is declared {kind}: '.*' is not a {kind}"):
+            sweep._convert("p", kind, value)
+    assert sweep.combinations({"a": [1, 2], "b": ["x"]}) == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
+    assert sweep.combinations({}) == [{}]
+    assert sweep.run_key({"p": "a/b c", "q": -1.5e3, "r": "x+y=z"}) == "p=a-b-c_q=-1500.0_r=x+y=z"

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+from grading_helpers import EX1, REFERENCE, solved
+
+from course_lib.tools import assignments
+from course_lib.tools.grading import score
+from course_lib.tools.grading.sandbox import GradeOptions
 from course_lib.tools.grading.score import _score
 
 ROLES = {"solution": "solution", "check 1": "check", "secret one": "hidden", "secret two": "hidden"}
@@ -50,3 +56,90 @@ def test_a_hidden_test_shows_only_a_type_python_defines_and_its_time_is_not_coun
         + " (the message of a hidden test is not shown)",
     ]
     assert result.seconds == 1.0, "the solution and the visible check, 0.5 s each; the hidden tests not"
+
+
+def test_what_the_notes_say_a_visible_checks_diff_a_missing_cell_and_the_stderr_shown():
+    reports = [_report("solution", "right"), _report("check 1", "wrong"), _report("secret one", "wrong")]
+    reports[0]["stderr"] = "a warning\n"
+    reports[2]["stderr"] = "the hidden test's inputs: 7\n"
+    result = _score("ex", ROLES, [], reports, EXPECTED, 3)
+    assert result.notes == [
+        (
+            "visible check 1 printed something else:\n"
+            "    --- expected\n    +++ got\n    @@ -1 +1 @@\n    -reference output of check 1\n    +something else"
+        ),
+        "hidden test 'secret one' failed",
+        "hidden test 'secret two' did not run (stopped before it)",
+    ]
+    assert result.stderr == ["your solution cell wrote to stderr (not graded):\na warning"], "not the hidden test's"
+    assert (result.points, result.seconds) == (0, 1.0)
+    error = [_report("solution", "error")] + [_report(key, "right") for key in list(ROLES)[1:]]
+    assert _score("ex", ROLES, [], error, EXPECTED, 3).notes == ["your solution cell raised ValueError: bad input 123"]
+
+
+def test_only_the_exercises_own_reports_count():
+    reports = [_report(key, "right") for key in ROLES]
+    other = {**_report("check 1", "error"), "grading": {"exercise": "another", "key": "check 1"}}
+    assert _score("ex", ROLES, [], [other, *reports], EXPECTED, 3).points == 3
+    assert _score("ex", ROLES, [], [*reports, other], EXPECTED, 3).points == 3
+
+
+# ---------------------------------------------------------------- grading a notebook, the kernel faked
+
+
+def _fake_kernel(monkeypatch, wrong=(), failing_cell=None, stopped=None):
+    """`run_cells` replaced: each tagged cell "prints" the reference's output (`wrong` keys print something else)."""
+    ran = []
+
+    def run_cells(nb, workdir, options):
+        ran.append(nb)
+        reports = []
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            tag = cell.metadata.get("grading", {})
+            key = tag.get("key", "")
+            text = f"printed by {tag.get('exercise')}/{key}\n" + ("wrong\n" if key in wrong else "")
+            error = (
+                "NameError: name 'x' is not defined" if failing_cell and cell.source.startswith(failing_cell) else None
+            )
+            reports.append({"grading": tag, "text": text, "stderr": "", "error": error, "seconds": 0.25,
+                            "first_line": cell.source.splitlines()[0] if cell.source else ""})  # fmt: skip
+        return reports, stopped
+
+    monkeypatch.setattr(score, "run_cells", run_cells)
+    return ran
+
+
+def test_grade_notebook_scores_each_exercise_against_the_references_outputs(monkeypatch):
+    assignment = assignments.read_assignment(REFERENCE)
+    ran = _fake_kernel(monkeypatch)
+    expected = score.expected_outputs(REFERENCE, assignment, GradeOptions())
+    keys = {(e.name, role) for e in assignment.exercises for role in ("solution", "check 1")}
+    keys |= {(e.name, t.name) for e in assignment.exercises for t in e.hidden}
+    assert set(expected) == keys and expected[(EX1, "check 1")] == f"printed by {EX1}/check 1\n"
+    assert not any(assignments.is_hidden_cell(c.source) for c in ran[0].cells if "grading" not in c.metadata)
+    result, reports = score.grade_notebook(solved(), assignment, expected, GradeOptions())
+    assert {n: r.points for n, r in result.exercises.items()} == {e.name: e.points for e in assignment.exercises}
+    assert result.notes == [] and len(reports) == sum(c.cell_type == "code" for c in ran[1].cells)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in ran[1].cells), "the tiny parameters"
+
+    _fake_kernel(monkeypatch, wrong={"check 1"}, failing_cell="import", stopped="the notebook ran out of time")
+    result, _ = score.grade_notebook(solved(), assignment, expected, GradeOptions())
+    assert all(r.points == 0 and r.notes[0].startswith("visible check 1 printed") for r in result.exercises.values())
+    assert result.notes[0] == "the notebook ran out of time"
+    assert result.notes[1].startswith(f"{score.UNGRADED_ERROR} `import") and result.notes[1].endswith(
+        "raised NameError: name 'x' is not defined"
+    )
+
+
+def test_a_reference_that_fails_its_own_checks_is_refused_but_an_ungraded_error_is_not(monkeypatch):
+    assignment = assignments.read_assignment(REFERENCE)
+    _fake_kernel(monkeypatch, failing_cell="import")
+    assert score.expected_outputs(REFERENCE, assignment, GradeOptions()), "an error outside the graded cells"
+    _fake_kernel(monkeypatch, failing_cell="# NBVAL_CHECK_OUTPUT")
+    with pytest.raises(ValueError, match=f"the reference {REFERENCE.name} does not pass its own checks: .*{EX1}"):
+        score.expected_outputs(REFERENCE, assignment, GradeOptions())
+    _fake_kernel(monkeypatch, stopped="the kernel died")
+    with pytest.raises(ValueError, match="the kernel died"):
+        score.expected_outputs(REFERENCE, assignment, GradeOptions())
