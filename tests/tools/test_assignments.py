@@ -74,3 +74,95 @@ def test_release_from_the_command_line_and_a_clear_error_for_a_broken_notebook(t
     assert cli.main(["release", str(broken), "--out", str(tmp_path / "out")]) == 2
     assert "is not a readable notebook" in capsys.readouterr().err
     assert not (tmp_path / "out" / "broken.ipynb").exists()
+
+
+def _notebook(tmp_path, *cells):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbformat.v4.new_code_cell(c) for c in cells
+    ]
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    return tmp_path / "nb.ipynb"
+
+
+SOLVED = "def {0}(x):\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION"
+HIDDEN_TEST = "# BEGIN HIDDEN TESTS\n{0}print({1}(3))\n# END HIDDEN TESTS"
+
+
+def test_points_checks_and_hidden_tests_belong_to_the_exercise_before_them(tmp_path):
+    path = _notebook(
+        tmp_path,
+        "# NBVAL_CHECK_OUTPUT\nprint('a check before any exercise')",
+        "md:### Exercise 1: f (3 points)",
+        "md:Some words without points.",
+        SOLVED.format("f"),
+        "# NBVAL_CHECK_OUTPUT\nprint(f(1))",
+        "print('an ordinary cell')",
+        HIDDEN_TEST.format("", "f"),
+        HIDDEN_TEST.format("# hidden test: big  \n", "f"),
+        "md:### Exercise 2: g (1 point)",
+        SOLVED.format("g"),
+        HIDDEN_TEST.format("", "g"),
+    )
+    assignment = assignments.read_assignment(path)
+    assert assignment.stem == "nb" and assignment.max_points == 4
+    f, g = assignment.exercises
+    assert (f.name, f.points, f.checks, g.name, g.points, g.checks) == (
+        "f",
+        3,
+        ("# NBVAL_CHECK_OUTPUT\nprint(f(1))",),
+        "g",
+        1,
+        (),
+    )
+    assert [t.name for t in f.hidden] == ["hidden test 1", "big"] and [t.name for t in g.hidden] == ["hidden test 1"]
+    assert f.hidden[0].source == HIDDEN_TEST.format("", "f")
+
+
+def test_each_exercise_declares_its_own_points_and_a_solution_defines_a_function(tmp_path):
+    twice = _notebook(tmp_path, "md:### Exercise 1: f (2 points)", SOLVED.format("f"), SOLVED.format("g"))
+    with pytest.raises(ValueError, match="nb.ipynb: exercise g declares no points"):
+        assignments.read_assignment(twice)
+    nameless = _notebook(tmp_path, "md:## Task (2 points)", "# BEGIN SOLUTION\nx = 1\n# END SOLUTION")
+    with pytest.raises(ValueError, match="nb.ipynb: a solution cell defines no function:\n# BEGIN SOLUTION"):
+        assignments.read_assignment(nameless)
+    early = _notebook(tmp_path, HIDDEN_TEST.format("", "f"))
+    with pytest.raises(ValueError, match="nb.ipynb: a hidden test cell comes before any exercise:\n# BEGIN HIDDEN"):
+        assignments.read_assignment(early)
+
+
+def test_removing_hidden_tests_keeps_the_rest_of_their_cell_and_the_original():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1\n" + HIDDEN_TEST.format("", "f") + "\nprint(x)"),
+        nbformat.v4.new_code_cell(HIDDEN_TEST.format("", "f") + "\n\n"),
+        nbformat.v4.new_markdown_cell("# BEGIN HIDDEN TESTS in a markdown cell stays"),
+    ]
+    kept = assignments.without_hidden_tests(nb)
+    assert [c.source for c in kept.cells] == ["x = 1\nprint(x)", "# BEGIN HIDDEN TESTS in a markdown cell stays"]
+    assert len(nb.cells) == 3 and nb.cells[0].source.startswith("x = 1\n# BEGIN HIDDEN"), "the original is untouched"
+    assert assignments.is_hidden_cell("## END HIDDEN TESTS") and not assignments.is_hidden_cell("hidden tests")
+    assert assignments.is_solution_cell(
+        "  ### BEGIN SOLUTION \n  y\n  ### END SOLUTION"
+    ) and not assignments.is_solution_cell("# BEGIN SOLUTION")
+
+
+def test_a_released_cell_says_its_rule_only_for_a_solution_of_an_exercise_with_one():
+    ruled = next(iter(RULES))
+    source = f"def {ruled}(z):\n\t### BEGIN SOLUTION\n\treturn z\n\t### END SOLUTION\n"
+    assert assignments._with_rule(source).splitlines()[1:3] == [
+        f"\t# This exercise {RULES[ruled].says()}.",
+        "\t### BEGIN SOLUTION",
+    ]
+    assert assignments._with_rule(f"def {ruled}(z):\n    return z") == f"def {ruled}(z):\n    return z", (
+        "not a solution cell"
+    )
+    free = SOLVED.format("no_rule_for_this")
+    assert assignments._with_rule(free) == free
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(SOLVED.format("f") + "\n\n\n")]
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="42")]
+    nb.cells[0].execution_count = 3
+    out = assignments.release(nb).cells[0]
+    assert out.source == f"def f(x):\n    # BEGIN SOLUTION\n    {assignments.PLACEHOLDER}\n    # END SOLUTION"
+    assert (out.outputs, out.execution_count) == ([], None)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.tools import cli, runner
+from course_lib.tools import cli, jobs, runner
 from course_lib.tools.course_map import KeyFigure, Notebook
 from tools.fake_notebooks import BAD, GOOD, write_notebook
 
@@ -139,3 +139,83 @@ def test_a_notebook_another_run_finished_meanwhile_keeps_its_status(fake_course,
         "00_good": json.loads(status.read_text())["00_good"],
     }
     assert json.loads(status.read_text())["00_good"].startswith("ok, ")
+
+
+def test_the_plan_gives_each_notebooks_reference_minutes_and_the_total(fake_course):
+    status = fake_course.parent / "results" / "metrics" / "status.json"
+    status.write_text(json.dumps({"00_good": "ok, 90 s", "01_bad": "FAILED: X", "02_gone": "ok, 12 s"}))
+    assert runner.reference_seconds(fake_course) == {"00_good": 90.0, "02_gone": 12.0}
+    assert runner.plan((GOOD, BAD), fake_course, tiny=False).splitlines() == [
+        f"Plan: 2 notebooks from {fake_course}, on the real data.",
+        "    1.5 min  00_good.ipynb",
+        "      ? min  01_bad.ipynb",
+        "  about 2 min in all on the reference machine (results/results.md says which)",
+    ]
+    assert runner.plan((GOOD,), fake_course, tiny=True).splitlines()[0::2] == [
+        f"Plan: 1 notebook from {fake_course}, on the tiny data.",
+        "  (minutes above are for the real data; the tiny data takes a few minutes in all)",
+    ]
+    status.unlink()
+    assert runner.reference_seconds(fake_course) == {}
+
+
+def test_figures_are_formatted_by_size_and_kind():
+    formatted = {
+        ("acc", 0.92204): "0.9220", ("loss", 12.345): "12.3", ("gap", 0.00012): "1.2e-04", ("gap", 0.0): "0.0000",
+        ("train_seconds", 0.25): "0.2", ("epochs", 7): "7", ("tf", "2.21.0"): "2.21.0", ("neg", -0.5): "-0.5000",
+        ("neg", -2.5): "-2.5", ("tiny_neg", -0.0002): "-2.0e-04",
+    }  # fmt: skip
+    assert {key: runner._fmt(*key) for key in formatted} == formatted
+    table = runner.results_table([], "tiny")
+    assert table.startswith(f"# Course run on tiny data, {runner.dt.date.today().isoformat()}\n\nMachine: ")
+    assert table.endswith("| notebook | status | figure | measured | published |\n| --- | --- | --- | --- | --- |\n")
+
+
+def test_a_run_on_dask_brings_back_notebooks_and_figures_and_keeps_course_order(fake_course, tmp_path, monkeypatch):
+    handed = []
+
+    def fake_run_jobs(todo, workers, scheduler, desc):
+        handed.append((workers, scheduler, desc, todo))
+        yield jobs.JobResult("01_bad", "FAILED: PapermillExecutionError", 2.0, '{"bad": 1}')
+        yield jobs.JobResult("00_good", "ok", 61.4, '{"good": 1}', {"answer": 42})
+
+    monkeypatch.setattr(runner, "run_jobs", fake_run_jobs)
+    out, printed = tmp_path / "out", []
+    stale = out / "metrics" / "01_bad.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text(json.dumps({"answer": 7}))
+    course = runner.CourseRun(notebooks_dir=fake_course, out=out, tiny=True)
+    outcome = runner.run_course(course, (GOOD, BAD), workers=2, report=printed.append)
+    workers, scheduler, desc, todo = handed[0]
+    assert (workers, scheduler, desc) == (2, None, "course") and [j.key for j in todo] == ["00_good", "01_bad"]
+    assert (
+        todo[0].notebook == (fake_course / GOOD.name).read_text()
+        and todo[0].parameters["metrics_path"] == "metrics.json"
+    )
+    assert printed == ["01_bad.ipynb: FAILED: PapermillExecutionError", "00_good.ipynb: ok, 61 s"]
+    assert outcome.failed == 1 and outcome.table.index("| 00_good |") < outcome.table.index("| 01_bad |")
+    assert json.loads((out / "metrics" / "status.json").read_text()) == {
+        "01_bad": "FAILED: PapermillExecutionError", "00_good": "ok, 61 s"
+    }  # fmt: skip
+    assert json.loads((out / "notebooks" / "01_bad.ipynb").read_text()) == {"bad": 1}
+    assert json.loads((out / "metrics" / "00_good.json").read_text()) == {"answer": 42}
+    assert json.loads(stale.read_text()) == {"answer": 7}, "a failed job leaves the older figures"
+    assert "| 01_bad | FAILED: PapermillExecutionError | the answer | — | — |" in outcome.table
+
+    def no_figures(todo, workers, scheduler, desc):
+        yield jobs.JobResult("00_good", "ok", 1.0, "{}", {})
+
+    monkeypatch.setattr(runner, "run_jobs", no_figures)
+    runner.run_course(course, (GOOD,), scheduler="tcp://10.0.0.1:8786", report=printed.append)
+    assert not (out / "metrics" / "00_good.json").exists(), "a run that wrote no figures leaves none behind"
+
+
+def test_real_data_is_checked_once_per_dataset_before_any_notebook(fake_course, tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(runner.data, "dataset_path", lambda *args: asked.append(args))
+    first = Notebook("00_good.ipynb", "good", datasets=("mnist-npz", "cifar10-binary"))
+    second = Notebook("01_bad.ipynb", "bad", datasets=("mnist-npz",))
+    runner.preflight((first, second), "", False)
+    assert asked == [("mnist-npz", "real", None, None), ("cifar10-binary", "real", None, None)]
+    runner.preflight((second,), "/data", True)
+    assert asked[-1] == ("mnist-npz", "real", "/data", True)
