@@ -29,6 +29,7 @@ def test_conv_bn_net_standardizes_its_input_and_outputs_logits():
 @pytest.mark.parametrize("norm", ["none", "before", "after"])
 def test_small_cnn_places_batch_normalization_as_asked(norm):
     kinds = [type(layer).__name__ for layer in models.small_cnn(norm).layers]
+    assert kinds.count("ReLU") == kinds.count("Conv2D") == 3, "every block keeps its ReLU"
     pairs = list(itertools.pairwise(kinds))
     assert {
         "none": "BatchNormalization" not in kinds,
@@ -47,6 +48,18 @@ def test_l2_term_is_the_tutorials_weight_decay_times_l2_loss():
     kernels = [model.get_layer(name).kernel for name in ("local3", "local4")]
     expected = 0.004 * sum(float(tf.nn.l2_loss(k)) for k in kernels)
     assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_named_layers_keep_their_names_when_a_session_built_the_network_before():
+    """Notebooks look layers up by name (`get_layer("conv1")`); Keras' own names gain a suffix in a second build."""
+    keras.backend.clear_session()
+    first, second = models.mnist_cnn(), models.mnist_cnn()
+    assert [layer.name for layer in second.layers] == [layer.name for layer in first.layers]
+    names = {layer.name for layer in [models.published_bn_cnn(), models.published_bn_cnn()][1].layers}
+    assert {"conv1", "bn2", "pool3", "dense", "logits"} <= names
+    default = models.cifar10_lrn_cnn()
+    l2 = 0.004 * sum(float(tf.nn.l2_loss(default.get_layer(name).kernel)) for name in ("local3", "local4"))
+    assert float(sum(default.losses)) == pytest.approx(l2, rel=1e-5), "the tutorial's weight decay by default"
 
 
 def test_conv_weight_decay_adds_the_conv_kernels_to_the_l2_term():
@@ -89,8 +102,9 @@ def test_whitening_filters_come_largest_variance_first_and_epsilon_damps_the_sma
     assert np.all(np.linalg.norm(damped[:, :12], axis=0) < norms)
 
 
-def test_identity_init_passes_the_input_channels_through():
-    conv = keras.layers.Conv2D(5, 3, padding="same", use_bias=False)
+@pytest.mark.parametrize("size", [3, 5])
+def test_identity_init_passes_the_input_channels_through(size):
+    conv = keras.layers.Conv2D(5, size, padding="same", use_bias=False)
     x = np.random.default_rng(1).normal(size=(2, 6, 6, 3)).astype(np.float32)
     conv.build(x.shape)
     models.identity_init(conv)
@@ -120,8 +134,12 @@ def test_airbench_net_has_airbench_shape_and_settings():
 
 def test_print_summary_prints_the_plain_table_once(capsys):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="logits")], name="tiny")
+    table = []
+    model.summary(line_length=60, print_fn=table.append)
+    capsys.readouterr()
     models.print_summary(model, line_length=60)
     printed = capsys.readouterr().out
+    assert printed == "\n".join(table) + "\n", "Keras' own lines, each once"
     assert printed.startswith('Model: "tiny"') and printed.count("Model:") == 1
     assert "logits (Dense)" in printed and "Total params: 8" in printed
     assert max(len(line) for line in printed.splitlines()) <= 60
@@ -336,7 +354,9 @@ ARCHITECTURES = [
 @pytest.mark.parametrize("call, layers", ARCHITECTURES, ids=[call.split("(")[0] for call, _ in ARCHITECTURES])
 def test_every_builder_makes_the_documented_network(call, layers):
     keras.backend.clear_session()
-    assert _describe(eval(call, {"models": models})) == layers
+    model = eval(call, {"models": models})
+    assert _describe(model) == layers
+    assert model.name == {"small_cnn": "small_cnn_after"}.get(call[7:].split("(")[0], call[7:].split("(")[0])
 
 
 def test_softmax_regression_starts_at_zero_and_the_chapter_init_is_the_chapters():
@@ -354,3 +374,15 @@ def test_softmax_regression_starts_at_zero_and_the_chapter_init_is_the_chapters(
     assert not default.get_layer("conv2").bias.numpy().any(), "Keras' default: zero biases"
     glorot = np.sqrt(6 / (5 * 5 * 64 + 5 * 5 * 64))
     assert np.abs(default.get_layer("conv2").kernel.numpy()).max() == pytest.approx(glorot, rel=0.01)
+
+
+def test_airbench_net_standardizes_takes_any_whitening_size_and_adds_its_bias():
+    images = _correlated_images(50)
+    model = models.airbench_net(models.whitening_kernel(images, size=3), (8, 16, 16), (0.5, 0.4, 0.3), (0.2, 0.2, 0.2))
+    assert model.get_layer("whiten").kernel.shape == (3, 3, 3, 54) and model.output.shape == (None, 10)
+    standardized = model.get_layer("standardize")(np.full((1, 32, 32, 3), 0.5, np.float32)).numpy()
+    np.testing.assert_allclose(standardized[0, 0, 0], [0.0, 0.5, 1.0], atol=1e-5)
+    bias = model.get_layer("whiten_bias")
+    assert bias.bias.path == "whiten_bias/bias", "the optimizer finds the gated bias by its path"
+    bias.bias.assign(np.arange(54, dtype=np.float32))
+    np.testing.assert_allclose(bias(np.ones((1, 2, 2, 54), np.float32)).numpy()[0, 1, 1], np.arange(54) + 1.0)
