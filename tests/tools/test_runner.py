@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from course_lib.tools import cli, jobs, runner
@@ -219,3 +220,46 @@ def test_real_data_is_checked_once_per_dataset_before_any_notebook(fake_course, 
     assert asked == [("mnist-npz", "real", None, None), ("cifar10-binary", "real", None, None)]
     runner.preflight((second,), "/data", True)
     assert asked[-1] == ("mnist-npz", "real", "/data", True)
+
+
+def test_one_bar_counts_every_cell_and_a_failed_notebooks_unrun_cells_as_passed_over(
+    fake_course, tmp_path, monkeypatch, capsys
+):
+    bad = nbformat.read(fake_course / BAD.name, as_version=4)
+    bad.cells.insert(0, nbformat.v4.new_markdown_cell("words"))
+    nbformat.write(bad, fake_course / BAD.name)
+    ticks = []
+
+    def execute(source, output, parameters, on_cell):
+        ran = 3 if source.name == GOOD.name else 1  # the injected cell, the parameters, the body; BAD fails at once
+        for _ in range(ran):
+            on_cell(cell=None)
+            ticks.append(source.name)
+        if source.name == BAD.name:
+            raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(runner, "execute", execute)
+    course = runner.CourseRun(notebooks_dir=fake_course, out=tmp_path / "out", tiny=True)
+    assert runner._code_cells(fake_course / BAD.name) == 3, "two code cells and the injected one; markdown not"
+    finished = list(runner._run_in_order(course, (GOOD, BAD)))
+    assert [stem for stem, _ in finished] == ["00_good", "01_bad"] and finished[1][1] == "FAILED: RuntimeError"
+    captured = capsys.readouterr()
+    final = captured.out.replace("\r", "\n").strip().splitlines()[-1]
+    assert final.startswith("course: 100%") and "| 6/6 [" in final and "cell/s, 01_bad]" in final, final
+    assert "| 3/6 [" in captured.out.replace("\r", "\n"), "the first notebook's three cells, one by one"
+    assert f"!! {BAD.name} failed; partial output kept in {tmp_path / 'out' / 'notebooks' / BAD.name}\n" in captured.err
+    assert "broken on purpose" in captured.err
+
+
+def test_a_real_run_checks_its_data_and_hands_each_notebook_the_data_settings(fake_course, tmp_path, monkeypatch):
+    calls = {}
+    monkeypatch.setattr(runner, "preflight", lambda *args: calls.setdefault("preflight", args))
+    monkeypatch.setattr(runner, "run_parameters", lambda *args: calls.setdefault("parameters", args) and {})
+    monkeypatch.setattr(runner, "execute", lambda *args, **kwargs: None)
+    course = runner.CourseRun(notebooks_dir=fake_course, out=tmp_path / "out", data_dir="/d", accept_mirror=True)
+    outcome = runner.run_course(course, (GOOD, BAD), report=lambda line: None)
+    assert calls["preflight"] == ((GOOD, BAD), "/d", True)
+    entry, path, source, metrics, data_dir, mirror = calls["parameters"]
+    assert (entry, path, source, data_dir, mirror) == (GOOD, fake_course / GOOD.name, "real", "/d", True)
+    assert metrics.name == "00_good.json.partial" and metrics.is_absolute()
+    assert outcome.failed == 0 and outcome.table.startswith("# Course run on real data")
