@@ -386,3 +386,15 @@ def test_airbench_net_standardizes_takes_any_whitening_size_and_adds_its_bias():
     assert bias.bias.path == "whiten_bias/bias", "the optimizer finds the gated bias by its path"
     bias.bias.assign(np.arange(54, dtype=np.float32))
     np.testing.assert_allclose(bias(np.ones((1, 2, 2, 54), np.float32)).numpy()[0, 1, 1], np.arange(54) + 1.0)
+
+
+def test_the_defaults_are_the_documented_ones(capsys):
+    assert "BatchNormalization" not in [type(layer).__name__ for layer in models.small_cnn().layers], "norm='none'"
+    images = _correlated_images(20)
+    np.testing.assert_array_equal(models.whitening_kernel(images), models.whitening_kernel(images, 2, 5e-4))
+    model = models.conv_bn_net((8, 16, 16))
+    table = []
+    model.summary(line_length=90, print_fn=table.append)
+    capsys.readouterr()
+    models.print_summary(model)
+    assert capsys.readouterr().out == table[0] + "\n", "90 characters wide"
