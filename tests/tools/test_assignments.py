@@ -92,6 +92,7 @@ HIDDEN_TEST = "# BEGIN HIDDEN TESTS\n{0}print({1}(3))\n# END HIDDEN TESTS"
 def test_points_checks_and_hidden_tests_belong_to_the_exercise_before_them(tmp_path):
     path = _notebook(
         tmp_path,
+        "raw:a raw cell",
         "# NBVAL_CHECK_OUTPUT\nprint('a check before any exercise')",
         "md:### Exercise 1: f (3 points)",
         "md:Some words without points.",
@@ -136,11 +137,15 @@ def test_removing_hidden_tests_keeps_the_rest_of_their_cell_and_the_original():
     nb.cells = [
         nbformat.v4.new_code_cell("x = 1\n" + HIDDEN_TEST.format("", "f") + "\nprint(x)"),
         nbformat.v4.new_code_cell(HIDDEN_TEST.format("", "f") + "\n\n"),
-        nbformat.v4.new_markdown_cell("# BEGIN HIDDEN TESTS in a markdown cell stays"),
+        nbformat.v4.new_markdown_cell("# BEGIN HIDDEN TESTS\nin a markdown cell stays\n# END HIDDEN TESTS"),
+        nbformat.v4.new_code_cell("b = X\n" + HIDDEN_TEST.format("", "f")),
+        nbformat.v4.new_code_cell("c = 1 \n" + HIDDEN_TEST.format("", "f")),
     ]
     kept = assignments.without_hidden_tests(nb)
-    assert [c.source for c in kept.cells] == ["x = 1\nprint(x)", "# BEGIN HIDDEN TESTS in a markdown cell stays"]
-    assert len(nb.cells) == 3 and nb.cells[0].source.startswith("x = 1\n# BEGIN HIDDEN"), "the original is untouched"
+    assert [c.source for c in kept.cells] == [
+        "x = 1\nprint(x)", "# BEGIN HIDDEN TESTS\nin a markdown cell stays\n# END HIDDEN TESTS", "b = X", "c = 1 "
+    ]  # fmt: skip
+    assert len(nb.cells) == 5 and nb.cells[0].source.startswith("x = 1\n# BEGIN HIDDEN"), "the original is untouched"
     assert assignments.is_hidden_cell("## END HIDDEN TESTS") and not assignments.is_hidden_cell("hidden tests")
     assert assignments.is_solution_cell(
         "  ### BEGIN SOLUTION \n  y\n  ### END SOLUTION"
@@ -159,7 +164,13 @@ def test_a_released_cell_says_its_rule_only_for_a_solution_of_an_exercise_with_o
     )
     free = SOLVED.format("no_rule_for_this")
     assert assignments._with_rule(free) == free
+    twice = f"def {ruled}(z):\n    # BEGIN SOLUTION\n    a = z\n    # END SOLUTION\n    # BEGIN SOLUTION\n    return a\n    # END SOLUTION"
+    assert assignments._with_rule(twice).count("# This exercise") == 1, "said once, above the first block"
     nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("# BEGIN SOLUTION\nx = 1\n# END SOLUTION")]
+    assert assignments.release(nb).cells[0].source == f"# BEGIN SOLUTION\n{assignments.PLACEHOLDER}\n# END SOLUTION"
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in ("print(X)\n\n", "y = 1 \n")]
+    assert [c.source for c in assignments.release(nb).cells] == ["print(X)", "y = 1 "]
     nb.cells = [nbformat.v4.new_code_cell(SOLVED.format("f") + "\n\n\n")]
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="42")]
     nb.cells[0].execution_count = 3

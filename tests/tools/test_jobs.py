@@ -168,6 +168,8 @@ def test_a_job_run_here_returns_its_metrics_its_notebook_and_its_failure(toy, tm
     failed = jobs.execute_job(jobs.NotebookJob("b", notebook, {"rate": 2.0}))
     assert (failed.status, failed.ok, failed.metrics) == ("FAILED: PapermillExecutionError", False, {})
     assert "rate too large" in failed.executed
+    broken = jobs.execute_job(jobs.NotebookJob("c", "{not a notebook", {}))
+    assert broken.status.startswith("FAILED: ") and (broken.executed, broken.metrics) == ("", {}), "nothing executed"
     failed.save_notebook(tmp_path / "runs")
     jobs.JobResult("c", "FAILED: NoSuchKernel", 0.0).save_notebook(tmp_path / "runs")
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["b.ipynb"], "no notebook, no file"
@@ -185,8 +187,8 @@ def test_completed_yields_every_result_and_a_lost_call_as_its_exception(capsys):
         got = dict(jobs.completed(client, calls, "testing", "call"))
     assert got["one"] == 1 and got["three"] == failing
     assert isinstance(got["two"], RuntimeError) and str(got["two"]) == "lost 2"
-    bar = capsys.readouterr().err
-    assert "testing" in bar and "3/3" in bar and "failed=2" in bar and "call" in bar
+    final = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert final.startswith("testing: 100%") and "3/3" in final and final.endswith("call/s, failed=2]"), final
 
 
 def test_run_jobs_shares_the_cores_and_reports_a_lost_job_as_failed(monkeypatch):
@@ -198,7 +200,7 @@ def test_run_jobs_shares_the_cores_and_reports_a_lost_job_as_failed(monkeypatch)
         yield "client"
 
     def fake_completed(client, calls, desc, unit):
-        seen["calls"] = calls
+        seen["calls"], seen["bar"] = calls, (client, desc, unit)
         yield "a", jobs.JobResult("a", "ok", 1.0)
         yield "b", MemoryError("worker died twice")
 
@@ -207,8 +209,15 @@ def test_run_jobs_shares_the_cores_and_reports_a_lost_job_as_failed(monkeypatch)
     monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
     results = list(jobs.run_jobs([jobs.NotebookJob("a", "{}", {}), jobs.NotebookJob("b", "{}", {})], 3, desc="d"))
     assert [r.status for r in results] == ["ok", "FAILED: MemoryError: worker died twice"]
+    assert (results[1].key, results[1].seconds, seen["bar"]) == ("b", 0.0, ("client", "d", "job"))
     assert seen["cluster"] == (3, None) and [c[1].threads for c in seen["calls"].values()] == [2, 2]
     assert all(c[0] is jobs.execute_job for c in seen["calls"].values())
+    list(jobs.run_jobs([jobs.NotebookJob("a", "{}", {})]))
+    assert seen["cluster"] == (1, None) and seen["bar"][1] == "jobs" and seen["calls"]["a"][1].threads == 8
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: None)  # unknown: one core
+    list(jobs.run_jobs([jobs.NotebookJob("a", "{}", {})]))
+    assert seen["calls"]["a"][1].threads == 1
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
     list(jobs.run_jobs([jobs.NotebookJob("a", "{}", {})], 16))
     assert [c[1].threads for c in seen["calls"].values()] == [1], "at least one thread"
     list(jobs.run_jobs([jobs.NotebookJob("a", "{}", {})], 1, "tcp://10.0.0.1:8786"))
@@ -229,9 +238,13 @@ def test_a_sweep_here_writes_a_row_per_run_and_reruns_only_what_did_not_finish(t
                 yield jobs.JobResult(job.key, "FAILED: PapermillExecutionError", 0.25)
             else:
                 executed = json.dumps({"ran": job.key})
-                yield jobs.JobResult(job.key, "ok", 1.04, executed, {"score": job.parameters["rate"] * 2, "rows": [1]})
+                yield jobs.JobResult(job.key, "ok", 1.26, executed, {"score": job.parameters["rate"] * 2, "rows": [1]})
 
     monkeypatch.setattr(sweep, "run_jobs", fake_run_jobs)
+    asked, plotted = [], []
+    declared = sweep.run_parameters
+    monkeypatch.setattr(sweep, "run_parameters", lambda *args: asked.append(args) or declared(*args))
+    monkeypatch.setattr(sweep, "plot", lambda rows, swept, metric, path: plotted.append((swept, metric, path)))
     out, printed = tmp_path / "out", []
     grid = [["rate", "0.5", "2", "0.25"], ["name", "a", "b"]]
     rows = sweep.sweep(toy, grid, out, metric="score", workers=3, report=printed.append)
@@ -244,21 +257,31 @@ def test_a_sweep_here_writes_a_row_per_run_and_reruns_only_what_did_not_finish(t
         ("rate=2.0_name=a", "FAILED: PapermillExecutionError", None), ("rate=2.0_name=b", "FAILED: PapermillExecutionError", None),
         ("rate=0.25_name=a", "ok", 0.5), ("rate=0.25_name=b", "ok", 0.5),
     ]  # fmt: skip
-    assert rows[0]["seconds"] == 1.0 and "rows" not in rows[0], "figures only, rounded seconds"
+    assert rows[0]["seconds"] == 1.3 and "rows" not in rows[0], "figures only, seconds to a tenth"
+    entry, path, source, metrics, data_dir = asked[0]
+    assert (entry.name, entry.stem, path, source, metrics, data_dir) == (
+        "toy.ipynb",
+        "toy",
+        toy,
+        "real",
+        Path("metrics.json"),
+        "",
+    )
+    assert plotted == [(["rate", "name"], "score", out / "sweep.png")]
+    assert (out / "sweep.csv").read_text().splitlines()[0] == "run,rate,name,score,status,seconds"
     written = read_rows(out / "sweep.csv")
     assert list(written[0]) == ["run", "rate", "name", "score", "status", "seconds"]
     assert [r["run"] for r in written] == [r["run"] for r in rows]
     assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(
         f"{r['run']}.ipynb" for r in rows if r["status"] == "ok"
     )
-    assert (out / "sweep.png").stat().st_size > 0
-    (out / "sweep.png").unlink()
-    again = sweep.sweep(toy, grid, out, report=printed.append)
+    again = sweep.sweep(
+        toy, grid, out, tiny=True, data_dir="/d", scheduler="tcp://10.0.0.1:8786", report=printed.append
+    )
+    assert asked[1][2:] == ("tiny", Path("metrics.json"), "/d") and handed[1][:2] == (1, "tcp://10.0.0.1:8786")
     assert printed[1] == "6 runs: 4 already finished, 2 to run"
     assert [job.key for job in handed[1][3]] == ["rate=2.0_name=a", "rate=2.0_name=b"]
-    assert [r["run"] for r in again] == [r["run"] for r in rows] and not (out / "sweep.png").exists(), (
-        "no metric, no plot"
-    )
+    assert [r["run"] for r in again] == [r["run"] for r in rows] and len(plotted) == 1, "no metric, no plot"
     with pytest.raises(FileNotFoundError, match="no notebook"):
         sweep.sweep(tmp_path / "missing.ipynb", grid, out)
 
@@ -271,13 +294,22 @@ def test_the_sweep_plot_draws_one_line_per_combination_of_the_other_parameters(t
     monkeypatch.setattr(
         matplotlib.axes.Axes, "plot", lambda ax, *xy, **kw: drawn.append((xy, kw["label"])) or draw(ax, *xy, **kw)
     )
-    rows = [{"rate": r, "seed": s, "acc": str(a)} for r, s, a in [("0.5", "1", 0.8), ("0.1", "1", 0.7), ("0.5", "2", 0.9),
+    rows = [{"rate": r, "seed": s, "opt": "a", "acc": str(a)} for r, s, a in [("0.5", "1", 0.8), ("0.1", "1", 0.7), ("0.5", "2", 0.9),
                                                                   ("0.1", "2", ""), ("x", "2", 0.6)]]  # fmt: skip
-    sweep.plot(rows, ["rate", "seed"], "acc", tmp_path / "deep" / "p.png")
-    assert drawn == [((("0.1", "0.5"), (0.7, 0.8)), "seed=1"), ((("0.5", "x"), (0.9, 0.6)), "seed=2")], "text: one is"
-    assert (tmp_path / "deep" / "p.png").is_file()
+    figures = []
+    close = matplotlib.pyplot.close
+    monkeypatch.setattr(matplotlib.pyplot, "close", lambda fig: figures.append(fig) or close(fig))
+    sweep.plot(rows, ["rate", "seed", "opt"], "acc", tmp_path / "deep" / "er" / "p.png")
+    assert drawn == [((("0.1", "0.5"), (0.7, 0.8)), "seed=1, opt=a"), ((("0.5", "x"), (0.9, 0.6)), "seed=2, opt=a")]
+    ax = figures[0].axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("rate", "acc", "acc against rate")
+    assert [line.get_marker() for line in ax.get_lines()] == ["o", "o"] and ax.get_legend() is not None
+    assert ax.xaxis.get_gridlines()[0].get_visible() and ax.xaxis.get_gridlines()[0].get_alpha() == 0.3
+    from PIL import Image
+
+    assert Image.open(tmp_path / "deep" / "er" / "p.png").size == (600, 400), "6 x 4 inches at 100 dpi"
     drawn.clear()
-    sweep.plot(rows[:2], ["rate"], "acc", tmp_path / "q.png")
+    sweep.plot([{k: v for k, v in r.items() if k != "opt"} for r in rows[:2]], ["rate"], "acc", tmp_path / "q.png")
     assert drawn == [(((0.1, 0.5), (0.7, 0.8)), "acc")]
 
 

@@ -8,7 +8,7 @@ import nbformat
 from grading_helpers import EX1, EX2, REFERENCE, STEM, solved
 
 from course_lib.tools import assignments
-from course_lib.tools.grading import report
+from course_lib.tools.grading import limits, report
 from course_lib.tools.grading.score import ExerciseResult, NotebookResult
 
 
@@ -79,3 +79,28 @@ def test_an_unreadable_notebook_has_no_solutions_and_no_note():
     assert report._solutions(None, assignment) == ({}, "")
     answers, skipped = report._solutions(nbformat.writes(solved()).encode(), assignment)
     assert set(answers) == {EX1, EX2} and skipped == ""
+
+
+def test_shared_solutions_are_listed_for_every_notebook_of_the_class(tmp_path):
+    assignment = _tasks()[STEM][0]
+    tasks = {STEM: (assignment, {}), "copy": (assignment, {})}
+    handed_in = {name: {STEM: nbformat.writes(solved()).encode(), "copy": nbformat.writes(solved()).encode()}
+                 for name in ("ann", "ben")}  # fmt: skip
+    report.report_shared(handed_in, tasks, tmp_path, lambda line: None)
+    with open(tmp_path / "similar_solutions.csv", newline="") as f:
+        assert {r["exercise"].split(":")[0] for r in csv.DictReader(f)} == {STEM, "copy"}
+
+
+def test_a_notebook_is_read_for_shared_code_up_to_each_limit_exactly():
+    assignment = _tasks()[STEM][0]
+    nb = solved()
+    longest = nbformat.v4.new_code_cell("#" * limits.SIMILARITY_CELL_CHARS)
+    nb.cells.append(longest)
+    answers, skipped = report._solutions(nbformat.writes(nb).encode(), assignment)
+    assert set(answers) == {EX1, EX2} and skipped == "", "a cell of exactly the limit is read"
+    room = limits.CODE_CHARS - limits.code_chars(nb)
+    nb.cells += [nbformat.v4.new_code_cell("#" * min(room - k, limits.SIMILARITY_CELL_CHARS))
+                 for k in range(0, room, limits.SIMILARITY_CELL_CHARS)]  # fmt: skip
+    assert limits.code_chars(nb) == limits.CODE_CHARS
+    assert report._solutions(nbformat.writes(nb).encode(), assignment) == (report._solutions(
+        nbformat.writes(solved()).encode(), assignment)[0], ""), "a notebook of exactly the limit is read"  # fmt: skip

@@ -204,11 +204,14 @@ def test_a_run_on_dask_brings_back_notebooks_and_figures_and_keeps_course_order(
     assert "| 01_bad | FAILED: PapermillExecutionError | the answer | — | — |" in outcome.table
 
     def no_figures(todo, workers, scheduler, desc):
+        handed.append((workers, scheduler, desc, todo))
         yield jobs.JobResult("00_good", "ok", 1.0, "{}", {})
 
     monkeypatch.setattr(runner, "run_jobs", no_figures)
     runner.run_course(course, (GOOD,), scheduler="tcp://10.0.0.1:8786", report=printed.append)
     assert not (out / "metrics" / "00_good.json").exists(), "a run that wrote no figures leaves none behind"
+    assert handed[1][:2] == (1, "tcp://10.0.0.1:8786")
+    runner.run_course(course, (GOOD,), scheduler="tcp://10.0.0.1:8786", report=printed.append)  # and none was there
 
 
 def test_real_data_is_checked_once_per_dataset_before_any_notebook(fake_course, tmp_path, monkeypatch):

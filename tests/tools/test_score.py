@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import nbformat
 import pytest
 from grading_helpers import EX1, REFERENCE, solved
 
@@ -47,7 +48,7 @@ def test_a_problem_found_before_running_costs_the_exercise_whatever_the_cells_pr
 def test_a_hidden_test_shows_only_a_type_python_defines_and_its_time_is_not_counted():
     """A submission could raise a class named after the test's inputs, or sleep for as long as one of them."""
     reports = [_report(key, "right") for key in ROLES]
-    reports[2] = {**reports[2], "error": "ZeroDivisionError: 1 / x with x = 0", "seconds": 40.0}
+    reports[2] = {**reports[2], "error": "ZeroDivisionError: 1 / x: x = 0", "seconds": 40.0}
     reports[3] = {**reports[3], "error": "x_equals_0_and_y_equals_7: anything", "seconds": 7.0}
     result = _score("ex", ROLES, [], reports, EXPECTED, 3)
     assert result.notes == [
@@ -61,6 +62,7 @@ def test_a_hidden_test_shows_only_a_type_python_defines_and_its_time_is_not_coun
 def test_what_the_notes_say_a_visible_checks_diff_a_missing_cell_and_the_stderr_shown():
     reports = [_report("solution", "right"), _report("check 1", "wrong"), _report("secret one", "wrong")]
     reports[0]["stderr"] = "a warning\n"
+    reports[1]["stderr"] = "from the check\n"
     reports[2]["stderr"] = "the hidden test's inputs: 7\n"
     result = _score("ex", ROLES, [], reports, EXPECTED, 3)
     assert result.notes == [
@@ -71,7 +73,10 @@ def test_what_the_notes_say_a_visible_checks_diff_a_missing_cell_and_the_stderr_
         "hidden test 'secret one' failed",
         "hidden test 'secret two' did not run (stopped before it)",
     ]
-    assert result.stderr == ["your solution cell wrote to stderr (not graded):\na warning"], "not the hidden test's"
+    assert result.stderr == [
+        "your solution cell wrote to stderr (not graded):\na warning",
+        "check 1 wrote to stderr (not graded):\nfrom the check",
+    ], "not the hidden test's"
     assert (result.points, result.seconds) == (0, 1.0)
     error = [_report("solution", "error")] + [_report(key, "right") for key in list(ROLES)[1:]]
     assert _score("ex", ROLES, [], error, EXPECTED, 3).notes == ["your solution cell raised ValueError: bad input 123"]
@@ -87,12 +92,22 @@ def test_only_the_exercises_own_reports_count():
 # ---------------------------------------------------------------- grading a notebook, the kernel faked
 
 
+class CallList(list):
+    calls: list
+
+
 def _fake_kernel(monkeypatch, wrong=(), failing_cell=None, stopped=None):
-    """`run_cells` replaced: each tagged cell "prints" the reference's output (`wrong` keys print something else)."""
-    ran = []
+    """`run_cells` replaced: each tagged cell "prints" the reference's output (`wrong` keys print something else).
+
+    A cell whose source starts with `failing_cell` (a string or a tuple of them) raises; `ran` records what
+    was run, and `ran.calls` the folder and options it was run with.
+    """
+    ran = CallList()
+    ran.calls = []
 
     def run_cells(nb, workdir, options):
         ran.append(nb)
+        ran.calls.append((workdir, options))
         reports = []
         for cell in nb.cells:
             if cell.cell_type != "code":
@@ -103,8 +118,8 @@ def _fake_kernel(monkeypatch, wrong=(), failing_cell=None, stopped=None):
             error = (
                 "NameError: name 'x' is not defined" if failing_cell and cell.source.startswith(failing_cell) else None
             )
-            reports.append({"grading": tag, "text": text, "stderr": "", "error": error, "seconds": 0.25,
-                            "first_line": cell.source.splitlines()[0] if cell.source else ""})  # fmt: skip
+            first = {"first_line": cell.source.splitlines()[0]} if cell.source.startswith("import") else {}
+            reports.append({"grading": tag, "text": text, "stderr": "", "error": error, "seconds": 0.25, **first})
         return reports, stopped
 
     monkeypatch.setattr(score, "run_cells", run_cells)
@@ -114,7 +129,10 @@ def _fake_kernel(monkeypatch, wrong=(), failing_cell=None, stopped=None):
 def test_grade_notebook_scores_each_exercise_against_the_references_outputs(monkeypatch):
     assignment = assignments.read_assignment(REFERENCE)
     ran = _fake_kernel(monkeypatch)
-    expected = score.expected_outputs(REFERENCE, assignment, GradeOptions())
+    options = GradeOptions(cell_timeout=7.0)
+    expected = score.expected_outputs(REFERENCE, assignment, options)
+    workdir, used = ran.calls[0]
+    assert used is options and workdir.name.startswith("course-grade-") and not workdir.exists(), "removed after"
     keys = {(e.name, role) for e in assignment.exercises for role in ("solution", "check 1")}
     keys |= {(e.name, t.name) for e in assignment.exercises for t in e.hidden}
     assert set(expected) == keys and expected[(EX1, "check 1")] == f"printed by {EX1}/check 1\n"
@@ -124,12 +142,20 @@ def test_grade_notebook_scores_each_exercise_against_the_references_outputs(monk
     assert result.notes == [] and len(reports) == sum(c.cell_type == "code" for c in ran[1].cells)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in ran[1].cells), "the tiny parameters"
 
-    _fake_kernel(monkeypatch, wrong={"check 1"}, failing_cell="import", stopped="the notebook ran out of time")
-    result, _ = score.grade_notebook(solved(), assignment, expected, GradeOptions())
+    _fake_kernel(monkeypatch, wrong={"check 1"}, failing_cell=("import", "x ="), stopped="the notebook ran out of time")
+    student = solved()
+    student.cells.append(nbformat.v4.new_code_cell("x = 1 / 0"))
+    next(c for c in student.cells if "parameters" in c.metadata.get("tags", [])).source += "#" * 4000
+    result, _ = score.grade_notebook(student, assignment, expected, GradeOptions())
     assert all(r.points == 0 and r.notes[0].startswith("visible check 1 printed") for r in result.exercises.values())
-    assert result.notes[0] == "the notebook ran out of time"
-    assert result.notes[1].startswith(f"{score.UNGRADED_ERROR} `import") and result.notes[1].endswith(
+    assert (
+        result.notes[0].startswith("the parameters cell holds ") and result.notes[1] == "the notebook ran out of time"
+    )
+    assert result.notes[2].startswith(f"{score.UNGRADED_ERROR} `import") and result.notes[2].endswith(
         "raised NameError: name 'x' is not defined"
+    )
+    assert result.notes[3] == f"{score.UNGRADED_ERROR} `` raised NameError: name 'x' is not defined", (
+        "no first line known"
     )
 
 
@@ -137,8 +163,11 @@ def test_a_reference_that_fails_its_own_checks_is_refused_but_an_ungraded_error_
     assignment = assignments.read_assignment(REFERENCE)
     _fake_kernel(monkeypatch, failing_cell="import")
     assert score.expected_outputs(REFERENCE, assignment, GradeOptions()), "an error outside the graded cells"
-    _fake_kernel(monkeypatch, failing_cell="# NBVAL_CHECK_OUTPUT")
-    with pytest.raises(ValueError, match=f"the reference {REFERENCE.name} does not pass its own checks: .*{EX1}"):
+    _fake_kernel(monkeypatch, failing_cell=("# NBVAL_CHECK_OUTPUT", "def my_softmax"))
+    refused = (
+        f"the reference {REFERENCE.name} does not pass its own checks: .*{EX1}: your solution cell raised .*; check 1"
+    )
+    with pytest.raises(ValueError, match=refused):
         score.expected_outputs(REFERENCE, assignment, GradeOptions())
     _fake_kernel(monkeypatch, stopped="the kernel died")
     with pytest.raises(ValueError, match="the kernel died"):
