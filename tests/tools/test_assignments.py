@@ -78,9 +78,9 @@ def test_release_from_the_command_line_and_a_clear_error_for_a_broken_notebook(t
 
 def _notebook(tmp_path, *cells):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbformat.v4.new_code_cell(c) for c in cells
-    ]
+    kinds = {"md": nbformat.v4.new_markdown_cell, "raw": nbformat.v4.new_raw_cell}
+    nb.cells = [kinds[c.split(":")[0]](c.split(":", 1)[1]) if c.split(":")[0] in kinds else nbformat.v4.new_code_cell(c)
+                for c in cells]  # fmt: skip
     nbformat.write(nb, tmp_path / "nb.ipynb")
     return tmp_path / "nb.ipynb"
 
@@ -169,8 +169,8 @@ def test_a_released_cell_says_its_rule_only_for_a_solution_of_an_exercise_with_o
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("# BEGIN SOLUTION\nx = 1\n# END SOLUTION")]
     assert assignments.release(nb).cells[0].source == f"# BEGIN SOLUTION\n{assignments.PLACEHOLDER}\n# END SOLUTION"
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in ("print(X)\n\n", "y = 1 \n")]
-    assert [c.source for c in assignments.release(nb).cells] == ["print(X)", "y = 1 "]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in ("y = X\n\n", "y = 1 \n")]
+    assert [c.source for c in assignments.release(nb).cells] == ["y = X", "y = 1 "]
     nb.cells = [nbformat.v4.new_code_cell(SOLVED.format("f") + "\n\n\n")]
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="42")]
     nb.cells[0].execution_count = 3

@@ -182,13 +182,14 @@ def test_completed_yields_every_result_and_a_lost_call_as_its_exception(capsys):
         raise RuntimeError(f"lost {x}")
 
     failing = jobs.JobResult("f", "FAILED: X", 0.0)
-    calls = {"one": (abs, -1), "two": (boom, 2), "three": (lambda: failing,)}
+    passing = jobs.JobResult("p", "ok", 0.0)
+    calls = {"one": (abs, -1), "two": (boom, 2), "three": (lambda: failing,), "four": (lambda: passing,)}
     with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
         got = dict(jobs.completed(client, calls, "testing", "call"))
     assert got["one"] == 1 and got["three"] == failing
     assert isinstance(got["two"], RuntimeError) and str(got["two"]) == "lost 2"
     final = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
-    assert final.startswith("testing: 100%") and "3/3" in final and final.endswith("call/s, failed=2]"), final
+    assert final.startswith("testing: 100%") and "4/4" in final and final.endswith("call/s, failed=2]"), final
 
 
 def test_run_jobs_shares_the_cores_and_reports_a_lost_job_as_failed(monkeypatch):
@@ -268,6 +269,11 @@ def test_a_sweep_here_writes_a_row_per_run_and_reruns_only_what_did_not_finish(t
         "",
     )
     assert plotted == [(["rate", "name"], "score", out / "sweep.png")]
+    course = tmp_path / "02_softmax_cross_entropy.ipynb"
+    course.write_text(toy.read_text())
+    sweep.sweep(course, [["rate", "0.5"]], tmp_path / "course_out", report=printed.append)
+    assert asked[-1][0] is sweep.BY_FILENAME[course.name], "a course notebook brings its own entry"
+    printed.pop()
     assert (out / "sweep.csv").read_text().splitlines()[0] == "run,rate,name,score,status,seconds"
     written = read_rows(out / "sweep.csv")
     assert list(written[0]) == ["run", "rate", "name", "score", "status", "seconds"]
@@ -278,9 +284,9 @@ def test_a_sweep_here_writes_a_row_per_run_and_reruns_only_what_did_not_finish(t
     again = sweep.sweep(
         toy, grid, out, tiny=True, data_dir="/d", scheduler="tcp://10.0.0.1:8786", report=printed.append
     )
-    assert asked[1][2:] == ("tiny", Path("metrics.json"), "/d") and handed[1][:2] == (1, "tcp://10.0.0.1:8786")
+    assert asked[-1][2:] == ("tiny", Path("metrics.json"), "/d") and handed[-1][:2] == (1, "tcp://10.0.0.1:8786")
     assert printed[1] == "6 runs: 4 already finished, 2 to run"
-    assert [job.key for job in handed[1][3]] == ["rate=2.0_name=a", "rate=2.0_name=b"]
+    assert [job.key for job in handed[-1][3]] == ["rate=2.0_name=a", "rate=2.0_name=b"]
     assert [r["run"] for r in again] == [r["run"] for r in rows] and len(plotted) == 1, "no metric, no plot"
     with pytest.raises(FileNotFoundError, match="no notebook"):
         sweep.sweep(tmp_path / "missing.ipynb", grid, out)
@@ -299,7 +305,7 @@ def test_the_sweep_plot_draws_one_line_per_combination_of_the_other_parameters(t
     figures = []
     close = matplotlib.pyplot.close
     monkeypatch.setattr(matplotlib.pyplot, "close", lambda fig: figures.append(fig) or close(fig))
-    sweep.plot(rows, ["rate", "seed", "opt"], "acc", tmp_path / "deep" / "er" / "p.png")
+    sweep.plot(rows[2:] + rows[:2], ["rate", "seed", "opt"], "acc", tmp_path / "deep" / "er" / "p.png")
     assert drawn == [((("0.1", "0.5"), (0.7, 0.8)), "seed=1, opt=a"), ((("0.5", "x"), (0.9, 0.6)), "seed=2, opt=a")]
     ax = figures[0].axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("rate", "acc", "acc against rate")

@@ -163,13 +163,15 @@ def test_the_plan_gives_each_notebooks_reference_minutes_and_the_total(fake_cour
 def test_figures_are_formatted_by_size_and_kind():
     formatted = {
         ("acc", 0.92204): "0.9220", ("loss", 12.345): "12.3", ("gap", 0.00012): "1.2e-04", ("gap", 0.0): "0.0000",
-        ("train_seconds", 0.25): "0.2", ("epochs", 7): "7", ("tf", "2.21.0"): "2.21.0", ("neg", -0.5): "-0.5000",
+        ("train_seconds", 0.25): "0.2", ("acc", 1.0): "1.0", ("loss", 1.5): "1.5", ("gap", 0.001): "0.0010", ("epochs", 7): "7", ("tf", "2.21.0"): "2.21.0", ("neg", -0.5): "-0.5000",
         ("neg", -2.5): "-2.5", ("tiny_neg", -0.0002): "-2.0e-04",
     }  # fmt: skip
     assert {key: runner._fmt(*key) for key in formatted} == formatted
     table = runner.results_table([], "tiny")
     assert table.startswith(f"# Course run on tiny data, {runner.dt.date.today().isoformat()}\n\nMachine: ")
-    assert table.endswith("| notebook | status | figure | measured | published |\n| --- | --- | --- | --- | --- |\n")
+    assert table.endswith(
+        "\n\n| notebook | status | figure | measured | published |\n| --- | --- | --- | --- | --- |\n"
+    )
 
 
 def test_a_run_on_dask_brings_back_notebooks_and_figures_and_keeps_course_order(fake_course, tmp_path, monkeypatch):
@@ -225,6 +227,13 @@ def test_real_data_is_checked_once_per_dataset_before_any_notebook(fake_course, 
     assert asked[-1] == ("mnist-npz", "real", "/data", True)
 
 
+class EveryStep(runner.tqdm):
+    """The runner's bar, drawn at every step (tqdm skips the draws less than 0.1 s apart)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, mininterval=0, **kwargs)
+
+
 def test_one_bar_counts_every_cell_and_a_failed_notebooks_unrun_cells_as_passed_over(
     fake_course, tmp_path, monkeypatch, capsys
 ):
@@ -242,6 +251,7 @@ def test_one_bar_counts_every_cell_and_a_failed_notebooks_unrun_cells_as_passed_
             raise RuntimeError("broken on purpose")
 
     monkeypatch.setattr(runner, "execute", execute)
+    monkeypatch.setattr(runner, "tqdm", EveryStep)
     course = runner.CourseRun(notebooks_dir=fake_course, out=tmp_path / "out", tiny=True)
     assert runner._code_cells(fake_course / BAD.name) == 3, "two code cells and the injected one; markdown not"
     finished = list(runner._run_in_order(course, (GOOD, BAD)))
@@ -249,7 +259,8 @@ def test_one_bar_counts_every_cell_and_a_failed_notebooks_unrun_cells_as_passed_
     captured = capsys.readouterr()
     final = captured.out.replace("\r", "\n").strip().splitlines()[-1]
     assert final.startswith("course: 100%") and "| 6/6 [" in final and "cell/s, 01_bad]" in final, final
-    assert "| 3/6 [" in captured.out.replace("\r", "\n"), "the first notebook's three cells, one by one"
+    drawn = captured.out.replace("\r", "\n")
+    assert all(f"| {n}/6 [" in drawn for n in (1, 2, 3)), "the first notebook's three cells, one by one"
     assert f"!! {BAD.name} failed; partial output kept in {tmp_path / 'out' / 'notebooks' / BAD.name}\n" in captured.err
     assert "broken on purpose" in captured.err
 
@@ -266,3 +277,4 @@ def test_a_real_run_checks_its_data_and_hands_each_notebook_the_data_settings(fa
     assert (entry, path, source, data_dir, mirror) == (GOOD, fake_course / GOOD.name, "real", "/d", True)
     assert metrics.name == "00_good.json.partial" and metrics.is_absolute()
     assert outcome.failed == 0 and outcome.table.startswith("# Course run on real data")
+    assert "| 00_good | ok, 0 s |" in outcome.table, "the seconds it took"
