@@ -148,7 +148,7 @@ def test_holdout_counts_every_file_and_takes_one_record_at_least(record_file, tm
 def test_a_cut_file_is_named_and_the_message_says_what_to_do(record_file, tmp_path):
     cut = tmp_path / "cut.bin"
     cut.write_bytes(Path(record_file[0]).read_bytes()[:-1])
-    with pytest.raises(ValueError, match="the file is truncated or not a CIFAR-10 binary batch; fetch it again"):
+    with pytest.raises(ValueError, match=r"the file is truncated or not a CIFAR-10 binary batch; fetch it again$"):
         cifar_records.record_count([str(cut)])
 
 
@@ -240,3 +240,36 @@ def test_a_uniform_brightness_shift_is_undone_by_the_standardization():
     brighter = cifar_records.distort_batch(images + 100).numpy()
     np.testing.assert_allclose(brighter, plain, atol=1e-4)
     assert np.abs(plain).max() > 1, "the outputs are real standardized images, not constants"
+
+
+def test_contrast_keeps_each_channels_mean_so_a_flat_colour_keeps_its_order():
+    """Red above green above blue everywhere: after the jitter and the standardization, still in that order."""
+    flat = np.broadcast_to(np.array([200, 120, 40], np.uint8), (8, 32, 32, 3))
+    out = cifar_records.distort_batch(tf.constant(flat)).numpy()
+    assert np.all(out[..., 0] > out[..., 1]) and np.all(out[..., 1] > out[..., 2])
+
+
+def test_train_dataset_defaults_are_colour_on_and_a_buffer_of_20000(tmp_path):
+    x = np.asarray(_checkerboard(1)).repeat(40, axis=0)
+    path = tmp_path / "data_batch_1.bin"
+    path.write_bytes(tiny.cifar_binary_records(x, np.arange(40) % 10))
+
+    def first(**settings):
+        tf.random.set_seed(0)
+        images, labels = next(iter(cifar_records.train_dataset([str(path)], 16, shuffle_seed=1, **settings)))
+        return images.numpy(), labels.numpy()
+
+    default, explicit = first(), first(colour=True, shuffle_buffer=20000)
+    np.testing.assert_array_equal(default[0], explicit[0])
+    np.testing.assert_array_equal(default[1], explicit[1])
+
+
+def test_the_queue_pipeline_reads_its_files_in_the_order_given(tmp_path):
+    paths, labels = [], []
+    for k in range(5):
+        x, y = tiny.cifar_like(4, np.random.default_rng(k))
+        paths.append(str(tmp_path / f"data_batch_{k + 1}.bin"))
+        Path(paths[-1]).write_bytes(tiny.cifar_binary_records(x, (y + k) % 10))
+        labels += ((y + k) % 10).tolist()
+    _, read = cifar_records.queue_pipeline_records(paths, count=20)
+    assert read.tolist() == labels, "no shuffling of the files: 1 chance in 120 to pass by luck if they were"
