@@ -198,10 +198,15 @@ def test_contrast_scales_each_channel_around_its_mean_by_0_2_to_1_8():
     np.testing.assert_allclose(plain, 1, rtol=1e-4)
 
 
-def test_train_dataset_seeds_its_order_passes_colour_on_and_keeps_whole_batches(tmp_path):
-    x = np.asarray(_checkerboard(1)).repeat(40, axis=0)
+def _checkerboard_batch(tmp_path):
+    """A training batch file of 40 copies of one checkerboard image, labelled 0 to 9 in turn."""
     path = tmp_path / "data_batch_1.bin"
-    path.write_bytes(tiny.cifar_binary_records(x, np.arange(40) % 10))
+    path.write_bytes(tiny.cifar_binary_records(np.asarray(_checkerboard(1)).repeat(40, axis=0), np.arange(40) % 10))
+    return path
+
+
+def test_train_dataset_seeds_its_order_passes_colour_on_and_keeps_whole_batches(tmp_path):
+    path = _checkerboard_batch(tmp_path)
 
     def batches(seed, colour=True):
         tf.random.set_seed(0)
@@ -250,9 +255,7 @@ def test_contrast_keeps_each_channels_mean_so_a_flat_colour_keeps_its_order():
 
 
 def test_train_dataset_defaults_are_colour_on_and_a_buffer_of_20000(tmp_path):
-    x = np.asarray(_checkerboard(1)).repeat(40, axis=0)
-    path = tmp_path / "data_batch_1.bin"
-    path.write_bytes(tiny.cifar_binary_records(x, np.arange(40) % 10))
+    path = _checkerboard_batch(tmp_path)
 
     def first(**settings):
         tf.random.set_seed(0)

@@ -117,9 +117,11 @@ def plot(rows: list[dict], swept: list[str], metric: str, path: Path) -> None:
     measured = [r for r in rows if r.get(metric) not in (None, "")]
     x = float if all(_is_number(r[x_name]) for r in measured) else str  # a str parameter's "1" and "x": text
     fig, ax = plt.subplots(figsize=(6, 4))
-    for group, members in itertools.groupby(
-        sorted(measured, key=lambda r: [str(r[o]) for o in others]), key=lambda r: tuple(str(r[o]) for o in others)
-    ):
+
+    def combination(row: dict) -> tuple[str, ...]:
+        return tuple(str(row[o]) for o in others)
+
+    for group, members in itertools.groupby(sorted(measured, key=combination), key=combination):
         points = sorted((x(r[x_name]), float(r[metric])) for r in members)
         label = ", ".join(f"{o}={v}" for o, v in zip(others, group)) or metric
         ax.plot(*zip(*points), marker="o", label=label)

@@ -163,8 +163,9 @@ def test_the_plan_gives_each_notebooks_reference_minutes_and_the_total(fake_cour
 def test_figures_are_formatted_by_size_and_kind():
     formatted = {
         ("acc", 0.92204): "0.9220", ("loss", 12.345): "12.3", ("gap", 0.00012): "1.2e-04", ("gap", 0.0): "0.0000",
-        ("train_seconds", 0.25): "0.2", ("acc", 1.0): "1.0", ("loss", 1.5): "1.5", ("gap", 0.001): "0.0010", ("epochs", 7): "7", ("tf", "2.21.0"): "2.21.0", ("neg", -0.5): "-0.5000",
-        ("neg", -2.5): "-2.5", ("tiny_neg", -0.0002): "-2.0e-04",
+        ("train_seconds", 0.25): "0.2", ("acc", 1.0): "1.0", ("loss", 1.5): "1.5", ("gap", 0.001): "0.0010",
+        ("epochs", 7): "7", ("tf", "2.21.0"): "2.21.0", ("neg", -0.5): "-0.5000", ("neg", -2.5): "-2.5",
+        ("tiny_neg", -0.0002): "-2.0e-04",
     }  # fmt: skip
     assert {key: runner._fmt(*key) for key in formatted} == formatted
     table = runner.results_table([], "tiny")
@@ -240,13 +241,11 @@ def test_one_bar_counts_every_cell_and_a_failed_notebooks_unrun_cells_as_passed_
     bad = nbformat.read(fake_course / BAD.name, as_version=4)
     bad.cells.insert(0, nbformat.v4.new_markdown_cell("words"))
     nbformat.write(bad, fake_course / BAD.name)
-    ticks = []
 
     def execute(source, output, parameters, on_cell):
         ran = 3 if source.name == GOOD.name else 1  # the injected cell, the parameters, the body; BAD fails at once
         for _ in range(ran):
             on_cell(cell=None)
-            ticks.append(source.name)
         if source.name == BAD.name:
             raise RuntimeError("broken on purpose")
 
