@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 
@@ -123,14 +124,21 @@ def modern_sgd(total_steps: int, peak_lr: float) -> keras.optimizers.SGD:
     return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=5e-3)
 
 
-def images_per_second(model: keras.Model, dataset: tf.data.Dataset, steps: int = 3) -> float:
-    """Training speed of a compiled `model` on `dataset`: one step to trace, then `steps` timed steps.
+def images_per_second(model: keras.Model, dataset: tf.data.Dataset, steps: int = 10) -> float:
+    """Training speed of a compiled `model` on `dataset`: the median over `steps` timed steps, after one to trace.
 
-    The model's weights change: measure on a model built for the purpose.
+    Each step's speed is its batch's images over the time since the step before; the median of
+    them is what a long run sustains, unmoved by a step another process slowed. The dataset is
+    repeated if it is shorter than `steps` + 1 batches. The model's weights change: measure on a
+    model built for the purpose.
     """
-    model.fit(dataset.take(1), shuffle=False, verbose=0)
-    timed = dataset.skip(1).take(steps)
-    images = sum(int(tf.shape(x)[0]) for x, _ in timed)
-    start = time.perf_counter()
-    model.fit(timed, shuffle=False, verbose=0)
-    return images / (time.perf_counter() - start)
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    batches = dataset.repeat().take(steps + 1)
+    sizes = [int(tf.shape(x)[0]) for x, _ in batches]
+    if not sizes:
+        raise ValueError("the dataset has no batch to time")
+    ends: list[float] = []
+    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
+    model.fit(batches, shuffle=False, verbose=0, callbacks=[clock])
+    return statistics.median(n / (end - start) for n, start, end in zip(sizes[1:], ends, ends[1:]))

@@ -104,16 +104,6 @@ def test_modern_sgd_warms_up_over_a_tenth_then_decays_to_zero():
     assert optimizer.nesterov and optimizer.momentum == 0.9 and optimizer.weight_decay == 5e-3
 
 
-def test_images_per_second_counts_the_timed_images_only():
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-    model.compile("sgd", "mse")
-    ds = tf.data.Dataset.from_tensor_slices((np.zeros((50, 4), "float32"), np.zeros((50, 2), "float32"))).batch(10)
-    calls = []
-    model.fit = lambda data, **kw: calls.append(sum(int(x.shape[0]) for x, _ in data))
-    assert training.images_per_second(model, ds, steps=3) > 0
-    assert calls == [10, 30], "one batch to trace, then 3 timed batches"
-
-
 def test_label_smoothing_is_what_notebook_07_says():
     smoothing = keras.losses.CategoricalCrossentropy(label_smoothing=0.2)
     targets = np.full(10, 0.02)
@@ -166,29 +156,67 @@ def test_modern_sgd_warms_up_over_whole_steps():
     assert float(schedule(2)) == pytest.approx(0.4)
 
 
-def test_images_per_second_times_the_images_after_the_first_batch(monkeypatch):
+def _fit_at(times: list[float], fitted: list[list[int]]):
+    """A stand-in for `fit` that records its batches' sizes and ends batch i at times[i]."""
+
+    def fit(data, callbacks=(), **kw):
+        fitted.append([int(x.shape[0]) for x, _ in data])
+        for i, t in enumerate(times[: len(fitted[-1])]):
+            clock.now = t
+            for callback in callbacks:
+                callback.on_train_batch_end(i, {})
+
+    clock = SimpleNamespace(now=0.0)
+    return fit, SimpleNamespace(perf_counter=lambda: clock.now)
+
+
+def test_images_per_second_is_the_median_step_after_the_traced_one(monkeypatch):
     model, _, _ = _tiny_model()
-    sizes = [1, 2, 3, 4, 5]  # batches of different sizes: with steps=3 only 2 + 3 + 4 images are timed
+    sizes = [1, 2, 4, 4, 4, 6]  # the first batch traces; the timed steps' speeds: 2/1, 4/2, 4/1, 4/8, 6/3
     batches = [(np.zeros((n, 2), "float32"), np.zeros(n, "int64")) for n in sizes]
     ds = tf.data.Dataset.from_generator(
         lambda: iter(batches),
         output_signature=(tf.TensorSpec((None, 2), tf.float32), tf.TensorSpec((None,), tf.int64)),
     )
-    fitted = []
-    model.fit = lambda data, **kw: fitted.append([int(x.shape[0]) for x, _ in data])
-    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=iter([10.0, 13.0]).__next__))
-    assert training.images_per_second(model, ds, steps=3) == 3.0, "9 images in 3 seconds"
-    assert fitted == [[1], [2, 3, 4]]
+    fitted: list[list[int]] = []
+    model.fit, clock = _fit_at([100.0, 101.0, 103.0, 104.0, 112.0, 115.0], fitted)
+    monkeypatch.setattr(training, "time", clock)
+    assert training.images_per_second(model, ds, steps=5) == 2.0, "median of 2, 2, 4, 0.5 and 2 images/s"
+    assert fitted == [sizes], "one fit over the traced batch and the 5 timed ones"
 
 
-def test_the_defaults_are_a_row_every_epoch_decay_0999_and_three_timed_steps():
+def test_images_per_second_repeats_a_short_dataset_and_times_ten_steps_by_default(monkeypatch):
+    model, x, y = _tiny_model()
+    fitted: list[list[int]] = []
+    model.fit, clock = _fit_at([float(t) for t in range(20)], fitted)
+    monkeypatch.setattr(training, "time", clock)
+    assert training.images_per_second(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(4)) == 4.0
+    assert fitted == [[4] * 11], "8 images in batches of 4, repeated: one traced step and 10 timed"
+
+
+@pytest.mark.parametrize("steps", [0, -2])
+def test_images_per_second_refuses_fewer_than_one_timed_step(steps):
+    model, x, y = _tiny_model()
+    with pytest.raises(ValueError, match=f"steps must be at least 1, got {steps}"):
+        training.images_per_second(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(4), steps)
+
+
+def test_images_per_second_says_when_the_dataset_is_empty():
+    model, x, y = _tiny_model()
+    with pytest.raises(ValueError, match="no batch"):
+        training.images_per_second(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(4).take(0))
+
+
+def test_images_per_second_trains_a_real_model():
+    model, x, y = _tiny_model()
+    before = model.get_weights()
+    assert training.images_per_second(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(4), steps=2) > 0
+    assert any((a != b).any() for a, b in zip(before, model.get_weights())), "the timed steps train"
+
+
+def test_the_defaults_are_a_row_every_epoch_and_decay_0999():
     assert training.EpochTable().every == 1 and training.WeightAverage().decay == 0.999
     assert training.WeightAverage(0.0).decay == 0.0, "decay 0: the average is the weights themselves"
-    model, x, y = _tiny_model()
-    fitted = []
-    model.fit = lambda data, **kw: fitted.append(sum(1 for _ in data))
-    training.images_per_second(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(1))
-    assert fitted == [1, 3]
 
 
 def test_images_per_second_prints_nothing(capsys):
