@@ -5,9 +5,10 @@
         --data-dir ~/course-real-data --accept-mirror [--seed 42] [--runs 1]
 
 `--airbench` is the file `legacy/airbench94.py` of github.com/KellerJordan/cifar10-airbench (measured
-here at commit f1c599c). It runs unchanged, imported as a module, with its `main(run)` called once per
-run; only what ties it to a GPU is replaced, before it is imported:
-- `.cuda()` leaves a module where it is, and `torch.load` maps to the CPU;
+here at commit f1c599c). Its code is not edited: it is imported as a module and its `main(run)` is
+called once per run, after `torch.manual_seed`, with its `evaluate` wrapped to record the scores.
+What ties it to a GPU is replaced:
+- `.cuda()` leaves a module where it is, and its data loader loads to the CPU (`gpu="cpu"`);
 - `.half()` keeps float32 (airbench trains in float16 on the GPU; the Keras port trains in float32);
 - CUDA's timing events read the wall clock, and `torch.cuda.synchronize` does nothing.
 Its data, `cifar10/train.pt` and `test.pt` (uint8 images, NHWC, and labels, as airbench's loader
@@ -20,8 +21,9 @@ the final one-view and test-time-view (mirror + translations) accuracies with th
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import importlib.util
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -48,8 +50,6 @@ class WallClock:
 
 def run_on_cpu(torch: ModuleType) -> None:
     """Replace what ties airbench94 to a CUDA GPU in float16 by CPU and float32 equivalents."""
-    load = torch.load
-    torch.load = lambda f, map_location=None, **kw: load(f, map_location="cpu", **kw)
     torch.nn.Module.cuda = lambda self, *a, **kw: self
     torch.nn.Module.half = lambda self: self
     torch.Tensor.half = lambda self, *a, **kw: self.float()
@@ -68,32 +68,35 @@ def write_data(torch: ModuleType, folder: Path, data_dir: str | None, accept_mir
 
 
 def load_airbench(path: Path) -> ModuleType:
-    """Import `legacy/airbench94.py` from `path` as a module (its `__main__` block, 25 runs, does not run)."""
+    """Import `legacy/airbench94.py` from `path` (its `__main__` block, 25 runs, does not run); its loader on the CPU."""
     if not path.is_file():
         raise SystemExit(f"{path} is not a file: pass --airbench the path of legacy/airbench94.py from "
                          "a clone of https://github.com/KellerJordan/cifar10-airbench")  # fmt: skip
     spec = importlib.util.spec_from_file_location("airbench94", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    module.CifarLoader.__init__ = functools.partialmethod(module.CifarLoader.__init__, gpu="cpu")
     return module
 
 
 def one_run(airbench: ModuleType, torch: ModuleType, run: int, seed: int) -> tuple[float, float]:
     """Airbench's `main(run)` with `seed`: (final test accuracy with one view, with its test-time views)."""
     torch.manual_seed(seed)
-    scored = []
+    one_view = []
     evaluate = airbench.evaluate
 
     def recorded(model, loader, tta_level=0):
-        scored.append(evaluate(model, loader, tta_level))
-        return scored[-1]
+        score = evaluate(model, loader, tta_level)
+        if tta_level == 0:
+            one_view.append(score)
+        return score
 
     airbench.evaluate = recorded
     try:
         tta = airbench.main(run)
     finally:
         airbench.evaluate = evaluate
-    return scored[-2], tta  # the last epoch's one-view score, then the test-time views'
+    return one_view[-1], tta  # the last epoch's one-view score, then the test-time views'
 
 
 def main() -> None:
@@ -111,9 +114,8 @@ def main() -> None:
     run_on_cpu(torch)
     airbench = load_airbench(args.airbench.resolve())
     print("CPU:", cpu(), "| torch", torch.__version__, "| threads", torch.get_num_threads())
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
         write_data(torch, Path(folder), args.data_dir, args.accept_mirror)
-        os.chdir(folder)
         airbench.print_columns(airbench.logging_columns_list, is_head=True)
         for run in range(args.runs):
             one_view, tta = one_run(airbench, torch, run, args.seed + run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -125,20 +126,22 @@ def modern_sgd(total_steps: int, peak_lr: float) -> keras.optimizers.SGD:
 
 
 def images_per_second(model: keras.Model, dataset: tf.data.Dataset, steps: int = 10) -> float:
-    """Training speed of a compiled `model` on `dataset`: the median over `steps` timed steps, after one to trace.
+    """Training speed of a compiled `model` on `dataset` of (images, labels) batches: the median over `steps` timed steps.
 
-    Each step's speed is its batch's images over the time since the step before; the median of
-    them is what a long run sustains, unmoved by a step another process slowed. The dataset is
-    repeated if it is shorter than `steps` + 1 batches. The model's weights change: measure on a
-    model built for the purpose.
+    One step (with `steps_per_execution`, one execution) traces first; each timed one's speed is
+    its images over the time since the one before. The median is the typical step's speed, unmoved
+    by one step something else slowed; per-epoch costs (a shuffle refilled, validation) are not in
+    it. A dataset shorter than needed is repeated. The weights change: use a model built for this.
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
-    batches = dataset.repeat().take(steps + 1)
+    batches = dataset.repeat().take((steps + 1) * model.steps_per_execution)
     sizes = [int(tf.shape(x)[0]) for x, _ in batches]
     if not sizes:
         raise ValueError("the dataset has no batch to time")
-    ends: list[float] = []
-    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
+    ends: list[tuple[int, float]] = []  # (last batch of a step, when it ended)
+    clock = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: ends.append((batch, time.perf_counter()))
+    )
     model.fit(batches, shuffle=False, verbose=0, callbacks=[clock])
-    return statistics.median(n / (end - start) for n, start, end in zip(sizes[1:], ends, ends[1:]))
+    return statistics.median(sum(sizes[a + 1 : b + 1]) / (t - s) for (a, s), (b, t) in itertools.pairwise(ends))

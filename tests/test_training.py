@@ -1,5 +1,6 @@
 """course_lib.training: the epoch log, the timed fit and the weight average."""
 
+import itertools
 import time
 from types import SimpleNamespace
 
@@ -192,6 +193,14 @@ def test_images_per_second_repeats_a_short_dataset_and_times_ten_steps_by_defaul
     monkeypatch.setattr(training, "time", clock)
     assert training.images_per_second(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(4)) == 4.0
     assert fitted == [[4] * 11], "8 images in batches of 4, repeated: one traced step and 10 timed"
+
+
+def test_images_per_second_times_whole_executions_of_several_steps(monkeypatch):
+    model, x, y = _tiny_model()
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps_per_execution=2)
+    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=itertools.count().__next__))
+    speed = training.images_per_second(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(4), steps=3)
+    assert speed == 8.0, "each timed execution: 2 batches of 4 images in one tick"
 
 
 @pytest.mark.parametrize("steps", [0, -2])
