@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
+import benchmark_scripts
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "airbench_upstream.py"
-
 
 def _script():
-    spec = importlib.util.spec_from_file_location("airbench_upstream", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_scripts.load("airbench_upstream")
 
 
 class _Tensor:

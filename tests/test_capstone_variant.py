@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+import benchmark_scripts
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "capstone_variant.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("capstone_variant", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_scripts.load("capstone_variant")
 
 
 def test_variant_patches_after_the_imports_and_stops_at_the_test_score():
